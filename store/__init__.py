@@ -1,0 +1,33 @@
+"""Store access: the only code that talks to a triple store.
+
+Everything else depends on the `GraphStore` interface defined in
+`alliance.store.base`; `open_store` picks the implementation from the
+location (a folder for the embedded Oxigraph store).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alliance.store.base import GraphStore, StoreError
+from alliance.store.embedded import EmbeddedStore
+
+__all__ = ["GraphStore", "StoreError", "EmbeddedStore", "open_store", "default_store_dir"]
+
+
+def default_store_dir() -> Path:
+    """Where the store lives when neither --store nor ALLIANCE_STORE says otherwise.
+
+    Follows the XDG base-directory convention so that the store survives
+    between runs and never lands inside a source checkout by surprise.
+    """
+    import os
+
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "alliance" / "store"
+
+
+def open_store(location: str | Path | None = None, *, read_only: bool = False) -> GraphStore:
+    """Open the store at `location` (a folder; default: `default_store_dir()`)."""
+    path = Path(location) if location is not None else default_store_dir()
+    return EmbeddedStore(path, read_only=read_only)
