@@ -1,0 +1,16 @@
+"""`python -m alliance.ingest.reference rebuild --from DATA_DIR`: maintain the snapshot."""
+
+import click
+
+from .cli import rebuild_command
+
+
+@click.group(name="python -m alliance.ingest.reference")
+def main() -> None:
+    """Maintain the bundled snapshot of the official French territories."""
+
+
+main.add_command(rebuild_command)
+
+if __name__ == "__main__":
+    main()
