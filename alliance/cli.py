@@ -1,0 +1,248 @@
+"""The `alliance` command: one subcommand per job, each a thin shell over library code."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from alliance import __version__
+
+STORE_HELP = (
+    "Folder of the embedded store (env ALLIANCE_STORE; default "
+    "~/.local/share/alliance/store, or $XDG_DATA_HOME/alliance/store)."
+)
+
+
+def store_option(func):  # noqa: ANN001, ANN201 - click decorator
+    return click.option(
+        "--store",
+        "store_location",
+        envvar="ALLIANCE_STORE",
+        show_envvar=True,
+        metavar="DIR",
+        help=STORE_HELP,
+    )(func)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="alliance")
+@click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
+def main(verbose: int) -> None:
+    """Alliance: a knowledge graph of cooperation between French territories.
+
+    \b
+    Typical first run:
+      alliance ingest                  build the store from the bundled sources
+      alliance query cq1-pilot-contracts
+      alliance query 'SELECT (COUNT(*) AS ?n) { ?s ?p ?o }'
+    """
+    level = logging.WARNING - 10 * verbose
+    logging.basicConfig(
+        level=max(level, logging.DEBUG), format="%(levelname)s %(name)s: %(message)s"
+    )
+
+
+class _Progress:
+    """Progress of one source's build on stderr: a live line on a terminal, nothing otherwise."""
+
+    def __init__(self, name: str):
+        self.name = name
+        self.live = sys.stderr.isatty()
+        self.last = 0.0
+
+    def __call__(self, done: int, total: int | None, what: str) -> None:
+        if not self.live:
+            return
+        now = time.monotonic()
+        if now - self.last < 0.1 and (total is None or done < total):
+            return
+        self.last = now
+        share = f"{done:,}/{total:,}" if total else f"{done:,}"
+        click.echo(f"\r  {self.name}: {what} {share}\033[K", nl=False, err=True)
+
+
+@main.command()
+@store_option
+@click.option("--force", is_flag=True, help="Rebuild and publish sources even if unchanged.")
+@click.option("--list", "list_only", is_flag=True, help="List the bundled sources and exit.")
+@click.argument("sources", nargs=-1, metavar="[SOURCE]...")
+def ingest(
+    store_location: str | None, force: bool, list_only: bool, sources: tuple[str, ...]
+) -> None:
+    """Build or update the store from sources, each into its own named graph.
+
+    SOURCE is a bundled source (ontology, territories, facts), a folder of
+    curated CSV tables, or an RDF file (.ttl, .nt, .rdf, .jsonld); NAME=PATH
+    picks the graph name. Without SOURCE, every bundled source is ingested.
+
+    Unchanged sources are skipped. Each changed source is validated against
+    the shapes before it is published: Violations refuse it (exit 1, store
+    unchanged), Warnings are printed and published. All changes are published
+    in one atomic step.
+    """
+    from alliance.ingest.pipeline import IngestRefused
+    from alliance.ingest.pipeline import ingest as run_ingest
+    from alliance.ingest.reference.certificate import certified_report
+    from alliance.ingest.source import SourceError
+    from alliance.ingest.sources import UnknownSource, bundled_sources, resolve
+    from alliance.namespaces import graph_iri
+    from alliance.store import StoreError, open_store
+
+    if list_only:
+        for source in bundled_sources():
+            click.echo(f"{source.name:12} {graph_iri(source.name).value}  {source.title}")
+        return
+    try:
+        chosen = [resolve(s) for s in sources] if sources else bundled_sources()
+    except UnknownSource as exc:
+        raise click.BadParameter(str(exc), param_hint="SOURCE") from exc
+    try:
+        with open_store(store_location) as store:
+            summary = run_ingest(
+                store, chosen, force=force, progress=_Progress, trusted=certified_report
+            )
+    except IngestRefused as exc:
+        if sys.stderr.isatty():
+            click.echo("", err=True)
+        click.secho(str(exc), fg="red", err=True)
+        if exc.report is not None:
+            click.echo(exc.report.text("en"), err=True)
+        sys.exit(1)
+    except (StoreError, SourceError) as exc:
+        click.secho(f"error: {exc}", fg="red", err=True)
+        sys.exit(2)
+    if sys.stderr.isatty():
+        click.echo("\r\033[K", nl=False, err=True)
+    for outcome in summary.outcomes:
+        line = f"{outcome.source:12} {outcome.status:9} {outcome.triples:>9,} triples"
+        if outcome.status != "unchanged":
+            line += (
+                f"  built {outcome.build_seconds:.1f} s, validated {outcome.validate_seconds:.1f} s"
+            )
+        counts = outcome.report.counts()
+        if counts:
+            line += "  " + ", ".join(f"{n} {sev.lower()}(s)" for sev, n in sorted(counts.items()))
+        click.echo(line)
+        warnings = [r for r in outcome.report.results if r.severity != "Violation"]
+        if warnings and outcome.status != "unchanged":
+            from alliance.shapes.report import Report
+
+            click.echo(Report(warnings).text("en", limit=10))
+    total = sum(o.triples for o in summary.outcomes)
+    if summary.changed:
+        click.echo(
+            f"{len(summary.outcomes)} graphs, {total:,} triples; "
+            f"{len(summary.changed)} published ({summary.publish_seconds:.1f} s); "
+            f"total {summary.seconds:.1f} s"
+        )
+    else:
+        click.echo(f"{len(summary.outcomes)} graphs, {total:,} triples; nothing changed")
+
+
+@main.command()
+@store_option
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json", "xml", "csv", "tsv", "turtle", "ntriples", "jsonld"]),
+    default="table",
+    show_default=True,
+    help="table: readable; json/xml/csv/tsv: W3C SPARQL results formats; "
+    "turtle/ntriples/jsonld: for CONSTRUCT and DESCRIBE.",
+)
+@click.option(
+    "--plain-default-graph",
+    is_flag=True,
+    help="Query the plain default graph instead of the union of all named graphs.",
+)
+@click.argument("query", metavar="QUERY_OR_FILE")
+def query(store_location: str | None, fmt: str, plain_default_graph: bool, query: str) -> None:
+    """Run a SPARQL query on the store and print its results.
+
+    QUERY_OR_FILE is the name of a bundled query (see `alliance queries`), a
+    .rq file, or the query text itself. The project's prefixes (alli:, igeo:,
+    org:, skos:…) are declared for you. Without GRAPH, a query sees the union
+    of every source's graph.
+    """
+    from alliance.queries import named_queries, read_query
+    from alliance.queries.output import print_results
+    from alliance.store import StoreError, open_store
+
+    library = named_queries()
+    if query in library:
+        text = library[query].sparql()
+    elif query.endswith(".rq") and Path(query).is_file():
+        text = read_query(Path(query)).sparql()
+    else:
+        from alliance.namespaces import sparql_prefixes
+
+        text = sparql_prefixes() + query
+    location = store_location
+    try:
+        with open_store(location, read_only=True) as store:
+            result = store.query(text, union_default_graph=not plain_default_graph)
+            print_results(result, fmt, sys.stdout.buffer)
+    except StoreError as exc:
+        click.secho(f"error: {exc}", fg="red", err=True)
+        sys.exit(2)
+
+
+@main.command("queries")
+def list_queries() -> None:
+    """List the bundled named queries."""
+    from alliance.queries import named_queries
+
+    for q in named_queries().values():
+        click.echo(f"{q.name:32} {q.title}")
+
+
+@main.group()
+def snapshot() -> None:
+    """Maintain the bundled reference-territories snapshot."""
+
+
+@snapshot.command("certify")
+def certify_command() -> None:
+    """Validate the snapshot in full and record the result beside it.
+
+    Run after changing the shapes or the ontology: ingest reuses the record
+    only while the snapshot, shapes and ontology are byte-identical to what
+    it certifies.
+    """
+    from alliance.ingest.reference.certificate import CERTIFICATE, certify
+    from alliance.ingest.territories import Territories
+
+    start = time.perf_counter()
+    report = certify(Territories())
+    counts = ", ".join(f"{n} {s}" for s, n in sorted(report.counts().items())) or "conforms"
+    click.echo(f"{CERTIFICATE}: {counts} ({time.perf_counter() - start:.1f} s)")
+
+
+def _rebuild_command() -> click.Command:
+    """`snapshot rebuild`: the reference package's command, followed by `certify`."""
+    from alliance.ingest.reference.cli import rebuild_command
+    from alliance.ingest.reference.snapshot import PACKAGE_DIR
+
+    @click.pass_context
+    def rebuild(ctx: click.Context, **options: object) -> None:
+        ctx.invoke(rebuild_command, **options)
+        if Path(str(options["out_dir"])).resolve() == PACKAGE_DIR.resolve():
+            ctx.invoke(certify_command)
+
+    return click.Command(
+        "rebuild",
+        callback=rebuild,
+        params=rebuild_command.params,
+        help=(rebuild_command.help or "") + "\n\nThe bundled snapshot is then certified.",
+    )
+
+
+snapshot.add_command(_rebuild_command())
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

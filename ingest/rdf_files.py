@@ -1,0 +1,110 @@
+"""Sources made of RDF files: the ontology and SKOS schemes, or any file a user names.
+
+Parsing is pyoxigraph's; a syntax error becomes a SourceError that names the
+file, line and column.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pyoxigraph import NamedNode, RdfFormat, Triple, parse
+
+from alliance.ingest.source import Problem, Progress, SourceError, no_progress
+from alliance.namespaces import ONTOLOGY_IRI
+from alliance.ontology import ontology_files
+
+#: File name endings and the RDF syntax they hold.
+SUFFIXES: dict[str, RdfFormat] = {
+    ".ttl": RdfFormat.TURTLE,
+    ".nt": RdfFormat.N_TRIPLES,
+    ".rdf": RdfFormat.RDF_XML,
+    ".owl": RdfFormat.RDF_XML,
+    ".xml": RdfFormat.RDF_XML,
+    ".jsonld": RdfFormat.JSON_LD,
+    ".json": RdfFormat.JSON_LD,
+    ".n3": RdfFormat.N3,
+}
+
+
+def rdf_format(path: Path) -> RdfFormat | None:
+    """The RDF syntax of a file, from its name."""
+    return SUFFIXES.get(path.suffix.lower())
+
+
+def _location(message: str) -> tuple[int | None, int | None]:
+    """Line and column (1-based) of a pyoxigraph syntax error, when it says."""
+    match = re.search(r"line (\d+) column (\d+)", message) or re.search(r"(\d+):(\d+)", message)
+    if match:
+        return int(match.group(1)), int(match.group(2))
+    return None, None
+
+
+def parse_file(path: Path) -> Iterator[Triple]:
+    """Every triple of an RDF file; SourceError with line and column when malformed."""
+    fmt = rdf_format(path)
+    if fmt is None:
+        known = ", ".join(sorted(SUFFIXES))
+        raise SourceError([Problem(path.name, f"unknown RDF file type; expected one of {known}")])
+    try:
+        # Blank nodes are kept distinct per file; base IRI makes relative IRIs resolvable.
+        quads = list(parse(path=str(path), format=fmt, base_iri=path.resolve().as_uri()))
+    except SyntaxError as exc:
+        line, column = _location(str(exc))
+        raise SourceError([Problem(path.name, str(exc), line=line, column=column)]) from exc
+    except (OSError, ValueError) as exc:
+        raise SourceError([Problem(path.name, str(exc))]) from exc
+    for quad in quads:
+        yield quad.triple
+
+
+@dataclass
+class RdfFiles:
+    """One named graph from one or more RDF files."""
+
+    name: str
+    title: str
+    paths: list[Path] = field(default_factory=list)
+    primary: list[NamedNode] = field(default_factory=list)
+
+    def inputs(self) -> list[Path]:
+        return list(self.paths)
+
+    def primary_sources(self) -> list[NamedNode]:
+        return list(self.primary)
+
+    def build(self, progress: Progress = no_progress) -> Iterator[Triple]:
+        problems: list[Problem] = []
+        triples: list[Triple] = []
+        for done, path in enumerate(self.paths):
+            progress(done, len(self.paths), path.name)
+            try:
+                triples.extend(parse_file(path))
+            except SourceError as exc:
+                problems.extend(exc.problems)
+        if problems:
+            raise SourceError(problems)
+        progress(len(self.paths), len(self.paths), "files")
+        yield from triples
+
+
+def ontology_source() -> RdfFiles:
+    """The ontology and the SKOS schemes, as the `ontology` graph."""
+    return RdfFiles(
+        name="ontology",
+        title="Alliance ontology and SKOS vocabularies",
+        paths=ontology_files(),
+        primary=[NamedNode(ONTOLOGY_IRI)],
+    )
+
+
+def file_source(path: Path) -> RdfFiles:
+    """A user's RDF file as its own graph, named after the file (`id/graph/file-{stem}`)."""
+    slug = re.sub(r"[^a-z0-9]+", "-", path.stem.lower()).strip("-") or "data"
+    return RdfFiles(name=f"file-{slug}", title=f"RDF file {path.name}", paths=[path])
+
+
+__all__ = ["RdfFiles", "file_source", "ontology_source", "parse_file"]

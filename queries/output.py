@@ -1,0 +1,84 @@
+"""Printing query results: a readable table, or a W3C format serialised by pyoxigraph."""
+
+from __future__ import annotations
+
+from typing import IO
+
+from pyoxigraph import (
+    BlankNode,
+    Literal,
+    NamedNode,
+    QueryBoolean,
+    QueryResultsFormat,
+    QuerySolutions,
+    QueryTriples,
+    RdfFormat,
+)
+
+from alliance.namespaces import PREFIXES
+
+RESULTS_FORMATS = {
+    "json": QueryResultsFormat.JSON,
+    "xml": QueryResultsFormat.XML,
+    "csv": QueryResultsFormat.CSV,
+    "tsv": QueryResultsFormat.TSV,
+}
+GRAPH_FORMATS = {
+    "turtle": RdfFormat.TURTLE,
+    "ntriples": RdfFormat.N_TRIPLES,
+    "jsonld": RdfFormat.JSON_LD,
+}
+#: Longest namespaces first, so that `id:` does not shadow a longer one.
+_BY_LENGTH = sorted(PREFIXES.items(), key=lambda item: -len(item[1]))
+
+
+class OutputError(ValueError):
+    """The asked format does not fit the kind of result."""
+
+
+def short(term: object) -> str:
+    """A term as a person reads it: prefixed names, plain literal values."""
+    if isinstance(term, NamedNode):
+        for prefix, iri in _BY_LENGTH:
+            if term.value.startswith(iri):
+                return f"{prefix}:{term.value[len(iri) :]}"
+        return f"<{term.value}>"
+    if isinstance(term, Literal):
+        return term.value + (f"@{term.language}" if term.language else "")
+    if isinstance(term, BlankNode):
+        return f"_:{term.value}"
+    return "" if term is None else str(term)
+
+
+def table(header: list[str], rows: list[list[str]]) -> str:
+    """A plain text table with aligned columns."""
+    widths = [max([len(h), *(len(r[i]) for r in rows)]) for i, h in enumerate(header)]
+    line = "  ".join("-" * w for w in widths)
+    out = ["  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)), line]
+    out += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
+    out.append(f"({len(rows)} row{'s' if len(rows) != 1 else ''})")
+    return "\n".join(out) + "\n"
+
+
+def print_results(result: object, fmt: str, out: IO[bytes]) -> None:
+    """Write `result` (from GraphStore.query) to `out` in `fmt`."""
+    if isinstance(result, QuerySolutions):
+        if fmt in RESULTS_FORMATS:
+            result.serialize(out, format=RESULTS_FORMATS[fmt])
+            return
+        if fmt != "table":
+            raise OutputError(f"{fmt} is for CONSTRUCT/DESCRIBE; use table, json, xml, csv or tsv")
+        header = [v.value for v in result.variables]
+        rows = [[short(solution[v]) for v in header] for solution in result]
+        out.write(table(header, rows).encode())
+    elif isinstance(result, QueryBoolean):
+        if fmt in RESULTS_FORMATS:
+            result.serialize(out, format=RESULTS_FORMATS[fmt])
+        else:
+            out.write(b"true\n" if bool(result) else b"false\n")
+    elif isinstance(result, QueryTriples):
+        rdf_format = GRAPH_FORMATS.get("turtle" if fmt == "table" else fmt)
+        if rdf_format is None:
+            raise OutputError(f"{fmt} is for SELECT/ASK; use turtle, ntriples or jsonld")
+        result.serialize(out, format=rdf_format, prefixes=PREFIXES)
+    out.flush()

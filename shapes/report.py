@@ -1,0 +1,113 @@
+"""Validation results as plain Python values, read from a SHACL validation report.
+
+pySHACL answers an RDF `sh:ValidationReport`; the CLI, the ingest gate and
+the curators' reports need sortable, comparable records instead.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from rdflib import Graph, Literal, URIRef
+from rdflib.namespace import RDF, SH
+from rdflib.term import BNode, Node
+
+SEVERITY_ORDER = {"Violation": 0, "Warning": 1, "Info": 2}
+
+
+@dataclass(frozen=True, order=True)
+class Result:
+    """One SHACL validation result, reduced to what a curator acts on."""
+
+    severity: str  # Violation, Warning or Info
+    focus: str
+    path: str | None
+    value: str | None
+    source_shape: str | None
+    component: str
+    messages: tuple[tuple[str, str], ...] = ()  # (language, text), sorted
+
+    def message(self, lang: str = "fr") -> str:
+        """The message in `lang`, else English, else any."""
+        by_lang = dict(self.messages)
+        for wanted in (lang, "en", ""):
+            if wanted in by_lang:
+                return by_lang[wanted]
+        return next(iter(by_lang.values()), self.component.rsplit("#", 1)[-1])
+
+
+@dataclass
+class Report:
+    """Every result of one validation run."""
+
+    results: list[Result] = field(default_factory=list)
+
+    @property
+    def conforms(self) -> bool:
+        return not self.results
+
+    @property
+    def violations(self) -> list[Result]:
+        return [r for r in self.results if r.severity == "Violation"]
+
+    @property
+    def blocking(self) -> bool:
+        """Whether publication must be refused (any Violation)."""
+        return bool(self.violations)
+
+    def counts(self) -> Counter[str]:
+        return Counter(r.severity for r in self.results)
+
+    def merge(self, other: Report) -> Report:
+        return Report(sorted(set(self.results) | set(other.results)))
+
+    def text(self, lang: str = "fr", limit: int | None = 50) -> str:
+        """A readable listing, most severe first."""
+        lines = []
+        ordered = sorted(self.results, key=lambda r: (SEVERITY_ORDER[r.severity], r))
+        for result in ordered[:limit]:
+            where = result.focus
+            if result.path:
+                where += f" {result.path}"
+            if result.value is not None:
+                where += f" = {result.value}"
+            lines.append(f"{result.severity}: {where}\n    {result.message(lang)}")
+        if limit is not None and len(ordered) > limit:
+            lines.append(f"… and {len(ordered) - limit} more")
+        return "\n".join(lines)
+
+
+def _term(node: Node | None) -> str | None:
+    if node is None:
+        return None
+    if isinstance(node, BNode):
+        return "_:b"  # blank nodes have no stable identity across runs
+    return node.n3()
+
+
+def read_report(graph: Graph) -> Report:
+    """Turn pySHACL's results graph into a Report."""
+    results = []
+    for node in graph.subjects(RDF.type, SH.ValidationResult):
+        severity = graph.value(node, SH.resultSeverity)
+        messages = tuple(
+            sorted(
+                (m.language or "", str(m))
+                for m in graph.objects(node, SH.resultMessage)
+                if isinstance(m, Literal)
+            )
+        )
+        shape = graph.value(node, SH.sourceShape)
+        results.append(
+            Result(
+                severity=str(severity).rsplit("#", 1)[-1] if severity else "Violation",
+                focus=_term(graph.value(node, SH.focusNode)) or "",
+                path=_term(graph.value(node, SH.resultPath)),
+                value=_term(graph.value(node, SH.value)),
+                source_shape=_term(shape) if isinstance(shape, URIRef) else _term(shape),
+                component=str(graph.value(node, SH.sourceConstraintComponent)),
+                messages=messages,
+            )
+        )
+    return Report(sorted(results))
