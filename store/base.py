@@ -31,6 +31,13 @@ class GraphWriter(ABC):
     def drop_graph(self, graph: NamedNode) -> None:
         """Remove a named graph."""
 
+    @abstractmethod
+    def update(self, sparql_update: str) -> None:
+        """Apply a SPARQL 1.1 Update (after the graph changes asked before it).
+
+        Raises StoreError with the parser's message when it is malformed.
+        """
+
 
 class GraphStore(ABC):
     """A quad store holding one named graph per source."""

@@ -190,22 +190,32 @@ class _GenerationWriter(GraphWriter):
         self.name = f"{number:06d}"
         self.dir = owner._generation_dir(self.name)
         self.dir.parent.mkdir(parents=True, exist_ok=True)
-        self._pending: dict[NamedNode, Iterable[Triple] | None] = {}
+        # Graph replacements are applied at publish time, so that one
+        # generation is built once whatever the number of changed graphs.
+        self._graphs: dict[NamedNode, list[Triple] | None] = {}
+        self._updates: list[str] = []
 
     def replace_graph(self, graph: NamedNode, triples: Iterable[Triple]) -> int:
-        # Triples are consumed at publish time, so that one generation is built
-        # once whatever the number of changed graphs.
         materialised = triples if isinstance(triples, list) else list(triples)
-        self._pending[graph] = materialised
+        self._graphs[graph] = materialised
         return len(materialised)
 
     def drop_graph(self, graph: NamedNode) -> None:
-        self._pending[graph] = None
+        self._graphs[graph] = None
+
+    def update(self, sparql_update: str) -> None:
+        # Applied (and parsed) at publish; a failure there abandons the generation.
+        self._updates.append(sparql_update)
 
     def publish(self) -> None:
-        if not self._pending:
+        if not self._graphs and not self._updates:
             return
         store = self._build()
+        for text in self._updates:
+            try:
+                store.update(text)
+            except (SyntaxError, OSError) as exc:
+                raise StoreError(str(exc)) from exc
         store.flush()
         del store
         pointer = self.owner.path / CURRENT
@@ -219,22 +229,18 @@ class _GenerationWriter(GraphWriter):
         log.info("published generation %s", self.name)
 
     def _build(self) -> Store:
-        base_store = (
-            Store.read_only(str(self.owner._generation_dir(self.base))) if self.base else None
-        )
-        changed = set(self._pending)
-        removed = 0
-        kept = 0
-        if base_store is not None:
+        """The new generation with the graph replacements applied (updates come after)."""
+        base_dir = self.owner._generation_dir(self.base) if self.base else None
+        changed = set(self._graphs)
+        removed = kept = 0
+        if base_dir is not None:
+            base_store = Store.read_only(str(base_dir))
             for graph in base_store.named_graphs():
-                size = _count(base_store, graph)
-                if graph in changed:
-                    removed += size
-                else:
-                    kept += size
-        if base_store is not None and removed * DELETE_COST < kept:
-            del base_store
-            base_store = Store.read_only(str(self.owner._generation_dir(self.base)))
+                if isinstance(graph, NamedNode) and graph in changed:
+                    removed += _count(base_store, graph)
+                elif isinstance(graph, NamedNode):
+                    kept += _count(base_store, graph)
+        if base_dir is not None and (self._updates or removed * DELETE_COST < kept):
             base_store.backup(str(self.dir))
             del base_store
             store = Store(str(self.dir))
@@ -242,7 +248,7 @@ class _GenerationWriter(GraphWriter):
                 store.remove_graph(graph)
         else:
             store = Store(str(self.dir))
-            if base_store is not None:
+            if base_dir is not None:
                 store.bulk_extend(
                     q
                     for g in base_store.named_graphs()
@@ -250,7 +256,8 @@ class _GenerationWriter(GraphWriter):
                     for q in base_store.quads_for_pattern(None, None, None, g)
                 )
                 store.bulk_extend(base_store.quads_for_pattern(None, None, None, DefaultGraph()))
-        for graph, triples in self._pending.items():
+                del base_store
+        for graph, triples in self._graphs.items():
             if triples is not None:
                 store.bulk_extend(Quad(t.subject, t.predicate, t.object, graph) for t in triples)
         return store
