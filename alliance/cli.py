@@ -244,5 +244,14 @@ def _rebuild_command() -> click.Command:
 snapshot.add_command(_rebuild_command())
 
 
+def _serve_command() -> click.Command:
+    from alliance.server.cli import serve
+
+    return serve
+
+
+main.add_command(_serve_command(), "serve")
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -1,0 +1,57 @@
+"""The Flask application factory: one blueprint per face of the service."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, Response
+
+from alliance.server.settings import Settings
+from alliance.store import GraphStore, open_store
+
+log = logging.getLogger(__name__)
+
+CORS_HEADERS = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Allow-Methods": "GET, POST, PUT, DELETE, HEAD, OPTIONS",
+    "Access-Control-Allow-Headers": "Accept, Authorization, Content-Type",
+    "Access-Control-Expose-Headers": "Content-Type, Content-Length, Link",
+}
+
+
+def create_app(settings: Settings | None = None, store: GraphStore | None = None) -> Flask:
+    """Build the application over `store` (opened read-only from settings.store by default)."""
+    settings = settings or Settings()
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body
+    app.extensions["alliance.settings"] = settings
+    # Read-only unless writes are enabled: nothing else may change the store.
+    writable = settings.write_token is not None
+    app.extensions["alliance.store"] = store or open_store(settings.store, read_only=not writable)
+
+    from alliance.server import linked_data, site, sparql
+
+    app.register_blueprint(sparql.blueprint)
+    app.register_blueprint(linked_data.blueprint)
+    app.register_blueprint(site.blueprint)
+
+    @app.after_request
+    def cors(response: Response) -> Response:
+        # On every answer, errors included, so that browser clients see the error text.
+        response.headers.update(CORS_HEADERS)
+        response.headers.setdefault("Vary", "Accept")
+        return response
+
+    return app
+
+
+def current_store() -> GraphStore:
+    from flask import current_app
+
+    return current_app.extensions["alliance.store"]
+
+
+def current_settings() -> Settings:
+    from flask import current_app
+
+    return current_app.extensions["alliance.settings"]
