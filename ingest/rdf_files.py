@@ -35,9 +35,11 @@ def rdf_format(path: Path) -> RdfFormat | None:
     return SUFFIXES.get(path.suffix.lower())
 
 
-def _location(message: str) -> tuple[int | None, int | None]:
+def _location(exc: SyntaxError) -> tuple[int | None, int | None]:
     """Line and column (1-based) of a pyoxigraph syntax error, when it says."""
-    match = re.search(r"line (\d+) column (\d+)", message) or re.search(r"(\d+):(\d+)", message)
+    if exc.lineno is not None:
+        return exc.lineno, exc.offset
+    match = re.search(r"line (\d+) (?:between columns|column) (\d+)", str(exc))
     if match:
         return int(match.group(1)), int(match.group(2))
     return None, None
@@ -53,7 +55,7 @@ def parse_file(path: Path) -> Iterator[Triple]:
         # Blank nodes are kept distinct per file; base IRI makes relative IRIs resolvable.
         quads = list(parse(path=str(path), format=fmt, base_iri=path.resolve().as_uri()))
     except SyntaxError as exc:
-        line, column = _location(str(exc))
+        line, column = _location(exc)
         raise SourceError([Problem(path.name, str(exc), line=line, column=column)]) from exc
     except (OSError, ValueError) as exc:
         raise SourceError([Problem(path.name, str(exc))]) from exc
