@@ -1,0 +1,24 @@
+"""The validation gate gives exactly the results of one full pySHACL run over the dataset."""
+
+from __future__ import annotations
+
+import pytest
+
+from alliance.ingest.pipeline import gate
+from alliance.ingest.reference.certificate import certified_report
+from alliance.ingest.sources import bundled_sources
+from alliance.shapes.gate import validate
+from alliance.store import GraphStore
+
+
+@pytest.mark.slow
+def test_gate_equals_full_pyshacl_over_the_published_dataset(store: GraphStore) -> None:
+    everything = [t for g in store.graphs() for t in store.triples(g)]
+    full = validate(everything)
+    combined = set()
+    for source in bundled_sources():
+        triples = list(source.build())
+        report = gate(source, triples, store, {}, certified_report)
+        combined |= set(report.results)
+    assert combined == set(full.results)
+    assert not full.blocking
