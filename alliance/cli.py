@@ -64,6 +64,14 @@ class _Progress:
         share = f"{done:,}/{total:,}" if total else f"{done:,}"
         click.echo(f"\r  {self.name}: {what} {share}\033[K", nl=False, err=True)
 
+    @staticmethod
+    def phase(text: str) -> None:
+        """A long step starts: say so (a live line on a terminal, a log line otherwise)."""
+        if sys.stderr.isatty():
+            click.echo(f"\r  {text}…\033[K", nl=False, err=True)
+        else:
+            logging.getLogger("alliance.ingest").info("%s", text)
+
 
 @main.command()
 @store_option
@@ -103,7 +111,12 @@ def ingest(
     try:
         with open_store(store_location) as store:
             summary = run_ingest(
-                store, chosen, force=force, progress=_Progress, trusted=certified_report
+                store,
+                chosen,
+                force=force,
+                progress=_Progress,
+                trusted=certified_report,
+                phase=_Progress.phase,
             )
     except IngestRefused as exc:
         if sys.stderr.isatty():

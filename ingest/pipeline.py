@@ -190,8 +190,11 @@ def ingest(
     force: bool = False,
     progress: Callable[[str], Progress] | None = None,
     trusted: Callable[[Source], Report | None] | None = None,
+    phase: Callable[[str], None] | None = None,
 ) -> Summary:
     """Ingest `sources` into `store`; see the module docstring.
+
+    `phase(text)` is told when a long step starts (validating, publishing).
 
     `progress(name)` returns the progress callback for one source's build.
     `trusted(source)` may answer a recorded validation report for inputs
@@ -218,14 +221,18 @@ def ingest(
         built.append((source, key, started, time.perf_counter() - t0))
     # Validate once everything is built, so each source sees the others' new state.
     checked: dict[NamedNode, tuple[Report, float]] = {}
+    say = phase or (lambda text: None)
     for source, _key, _started, _seconds in built:
         graph = graph_iri(source.name)
+        say(f"validating {source.name}")
         t0 = time.perf_counter()
         report = gate(source, pending[graph], store, pending, trusted)
         if report.blocking:
             raise IngestRefused(source.name, report=report)
         checked[graph] = (report, time.perf_counter() - t0)
     t0 = time.perf_counter()
+    if built:
+        say(f"publishing {len(built)} graph(s)")
     with store.writer() as writer:
         for source, key, started, build_seconds in built:
             graph = graph_iri(source.name)
