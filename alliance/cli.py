@@ -172,15 +172,36 @@ def ingest(
     is_flag=True,
     help="Query the plain default graph instead of the union of all named graphs.",
 )
+@click.option(
+    "--param",
+    "params",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Bind the query variable ?NAME to VALUE (an IRI if it is http(s)://… or <…>, "
+    "else a plain literal). Repeatable.",
+)
 @click.argument("query", metavar="QUERY_OR_FILE")
-def query(store_location: str | None, fmt: str, plain_default_graph: bool, query: str) -> None:
+def query(
+    store_location: str | None,
+    fmt: str,
+    plain_default_graph: bool,
+    params: tuple[str, ...],
+    query: str,
+) -> None:
     """Run a SPARQL query on the store and print its results.
 
     QUERY_OR_FILE is the name of a bundled query (see `alliance queries`), a
     .rq file, or the query text itself. The project's prefixes (alli:, igeo:,
     org:, skos:…) are declared for you. Without GRAPH, a query sees the union
     of every source's graph.
+
+    \b
+    Example:
+      alliance query cq9-territory-involvement \\
+        --param territory=https://w3id.org/alliance/id/commune/69123
     """
+    from pyoxigraph import Literal, NamedNode
+
     from alliance.queries import named_queries, read_query
     from alliance.queries.output import print_results
     from alliance.store import StoreError, open_store
@@ -194,14 +215,34 @@ def query(store_location: str | None, fmt: str, plain_default_graph: bool, query
         from alliance.namespaces import sparql_prefixes
 
         text = sparql_prefixes() + query
+    substitutions: dict[str, object] = {}
+    for param in params:
+        name, sep, value = param.partition("=")
+        name = name.strip().lstrip("?$")
+        if not sep or not name:
+            raise click.BadParameter(f"{param!r}: expected NAME=VALUE", param_hint="--param")
+        if value.startswith("<") and value.endswith(">"):
+            substitutions[name] = NamedNode(value[1:-1])
+        elif value.startswith(("http://", "https://")):
+            substitutions[name] = NamedNode(value)
+        else:
+            substitutions[name] = Literal(value)
     location = store_location
     try:
         with open_store(location, read_only=True) as store:
-            result = store.query(text, union_default_graph=not plain_default_graph)
+            result = store.query(
+                text,
+                union_default_graph=not plain_default_graph,
+                substitutions=substitutions or None,
+            )
             print_results(result, fmt, sys.stdout.buffer)
     except StoreError as exc:
         click.secho(f"error: {exc}", fg="red", err=True)
         sys.exit(2)
+    except RuntimeError as exc:  # pyoxigraph: a --param the query does not project
+        if not substitutions:
+            raise
+        raise click.BadParameter(str(exc), param_hint="--param") from exc
 
 
 @main.command("queries")
@@ -264,6 +305,15 @@ def _serve_command() -> click.Command:
 
 
 main.add_command(_serve_command(), "serve")
+
+
+def _validate_command() -> click.Command:
+    from alliance.shapes.cli import validate
+
+    return validate
+
+
+main.add_command(_validate_command(), "validate")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -934,6 +934,9 @@ class CuratedFacts:
         self.directory = Path(directory) if directory is not None else FACTS_DIR
         self.name = name
         self._codes = codes
+        #: subject IRI → (table file, row) of the row that minted it, filled by `build`, so that
+        #: `alliance validate` can point a curator at the row behind a validation result
+        self.locations: dict[str, tuple[str, int]] = {}
 
     @property
     def codes(self) -> ReferenceCodes:
@@ -986,6 +989,8 @@ class CuratedFacts:
             emit = getattr(emitter, table.name.replace("-", "_"))
             for row in facts.rows[table.name]:
                 for triple in emit(row):
+                    if triple.predicate == rdf.type:  # the row that types a resource mints it
+                        self.locations.setdefault(triple.subject.value, (table.file, row.number))
                     if triple not in seen:
                         seen.add(triple)
                         yield triple

@@ -62,6 +62,26 @@ def to_rdflib(triples: Iterable[Triple]) -> Graph:
     return graph
 
 
+def results_graph(data: Graph, shapes: Graph | None = None) -> Graph:
+    """pySHACL's `sh:ValidationReport` graph for `data` (SHACL Core and SHACL-SPARQL, no inference).
+
+    The one place pySHACL's options are chosen, so that the gate and `alliance validate`
+    agree. `data` may be changed in place (it is not copied, for speed).
+    """
+    import pyshacl  # slow to import; only paid when something is validated
+
+    _conforms, graph, _text = pyshacl.validate(
+        data,
+        shacl_graph=shapes if shapes is not None else shapes_graph(),
+        inference="none",
+        advanced=True,
+        allow_infos=True,
+        allow_warnings=True,
+        inplace=True,
+    )
+    return graph
+
+
 def validate(
     data: Graph | Iterable[Triple],
     *,
@@ -74,22 +94,11 @@ def validate(
     graph must hold what their shapes read. (pySHACL's own focus-node option
     is quadratic in the number of nodes, so the filter is applied afterwards.)
     """
-    import pyshacl  # slow to import; only paid when something is validated
-
-    graph = data if isinstance(data, Graph) else to_rdflib(data)
     focus = {str(n) for n in focus_nodes} if focus_nodes is not None else None
     if focus is not None and not focus:
         return Report()
-    _conforms, results_graph, _text = pyshacl.validate(
-        graph,
-        shacl_graph=shapes if shapes is not None else shapes_graph(),
-        inference="none",
-        advanced=True,
-        allow_infos=True,
-        allow_warnings=True,
-        inplace=True,
-    )
-    report = read_report(results_graph)
+    graph = data if isinstance(data, Graph) else to_rdflib(data)
+    report = read_report(results_graph(graph, shapes))
     if focus is not None:
         report = Report([r for r in report.results if r.focus in focus])
     return report
