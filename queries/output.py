@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import IO
 
 from pyoxigraph import (
@@ -13,6 +14,7 @@ from pyoxigraph import (
     QuerySolutions,
     QueryTriples,
     RdfFormat,
+    serialize,
 )
 
 from alliance.namespaces import PREFIXES
@@ -36,12 +38,21 @@ class OutputError(ValueError):
     """The asked format does not fit the kind of result."""
 
 
+#: Local names that stay valid SPARQL once prefixed (no "/" or other reserved characters).
+_PLAIN_LOCAL = re.compile(r"^[A-Za-z0-9_]([A-Za-z0-9_.-]*[A-Za-z0-9_-])?$")
+
+
 def short(term: object) -> str:
-    """A term as a person reads it: prefixed names, plain literal values."""
+    """A term as a person reads it and can paste back into a query.
+
+    IRIs become prefixed names when the local part is plain (`alli:memberOf`);
+    others, such as `…/id/commune/69123`, stay whole IRIs.
+    """
     if isinstance(term, NamedNode):
         for prefix, iri in _BY_LENGTH:
-            if term.value.startswith(iri):
-                return f"{prefix}:{term.value[len(iri) :]}"
+            local = term.value[len(iri) :]
+            if term.value.startswith(iri) and _PLAIN_LOCAL.match(local):
+                return f"{prefix}:{local}"
         return f"<{term.value}>"
     if isinstance(term, Literal):
         return term.value + (f"@{term.language}" if term.language else "")
@@ -80,5 +91,5 @@ def print_results(result: object, fmt: str, out: IO[bytes]) -> None:
         rdf_format = GRAPH_FORMATS.get("turtle" if fmt == "table" else fmt)
         if rdf_format is None:
             raise OutputError(f"{fmt} is for SELECT/ASK; use turtle, ntriples or jsonld")
-        result.serialize(out, format=rdf_format, prefixes=PREFIXES)
+        serialize(result, out, format=rdf_format, prefixes=PREFIXES)
     out.flush()

@@ -1,0 +1,433 @@
+"""The named queries of queries/: one per competency question, each answer checked on the data."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from pyoxigraph import Literal, NamedNode, QueryResultsFormat, QuerySolutions, parse_query_results
+
+from alliance.cli import main
+from alliance.ingest.curated import FACTS_DIR
+from alliance.ingest.reference.snapshot import read_rows
+from alliance.queries import NamedQuery, named_queries
+from alliance.store import GraphStore
+
+ID = "https://w3id.org/alliance/id/"
+VOCAB = "https://w3id.org/alliance/vocab/"
+XSD_DATE = NamedNode("http://www.w3.org/2001/XMLSchema#date")
+
+QUERIES: dict[str, NamedQuery] = named_queries()
+QUESTIONS: dict[int, str] = {
+    1: "cq1-pilot-contracts",
+    2: "cq2-experiment-decision",
+    3: "cq3-pact-signatories",
+    4: "cq4-pact-commitments",
+    5: "cq5-cooperation-domains",
+    6: "cq6-pilot-urban-territories",
+    7: "cq7-provenance",
+    8: "cq8-metropoles-not-signatories",
+    9: "cq9-territory-involvement",
+}
+
+#: The 15 metropolises that signed the Pacte État-métropoles, by today's SIREN.
+SIGNATORY_SIRENS: frozenset[str] = frozenset(
+    "200054807 243300316 242900314 200054781 200040715 200093201 200046977 243400017 "
+    "245400676 244400404 200030195 243500139 200023414 246700488 243100518".split()
+)
+#: The four pilot contracts: urban EPCI SIREN -> (contract slug, rural party slug).
+PILOTS: dict[str, tuple[str, str]] = {
+    "200046977": ("contrat-reciprocite-lyon-aurillac", "pays-d-aurillac"),
+    "242900314": ("contrat-reciprocite-brest-centre-ouest-bretagne", "pays-centre-ouest-bretagne"),
+    "243100518": ("contrat-reciprocite-toulouse-pyrenees", "massif-des-pyrenees"),
+    "247100290": ("contrat-reciprocite-creusot-montceau-morvan", "parc-naturel-regional-du-morvan"),
+}
+PACT = ID + "agreement/pacte-etat-metropoles"
+PACT_COMMITMENTS: frozenset[str] = frozenset(
+    ID + "commitment/pacte-etat-metropoles-" + slug
+    for slug in (
+        "engagements-etat",
+        "engagements-metropoles",
+        "alliance-territoires",
+        "couple-metropole-region",
+    )
+)
+SOURCE = ID + "source/lab-periurbain-reciprocite"
+FACTS_GRAPH = ID + "graph/facts"
+
+Row = dict[str, object]
+
+
+def run(store: GraphStore, name: str, **params: str) -> list[Row]:
+    """The rows of a named query, each a dict of variable name -> term (None when unbound)."""
+    substitutions: dict[str, object] = {k: NamedNode(v) for k, v in params.items()}
+    result = store.query(QUERIES[name].sparql(), substitutions=substitutions or None)
+    assert isinstance(result, QuerySolutions)
+    names = [v.value for v in result.variables]
+    return [{n: solution[n] for n in names} for solution in result]
+
+
+def value(term: object) -> str | None:
+    """The IRI or lexical value of a term, None when unbound."""
+    return getattr(term, "value", None)
+
+
+def lang(term: object) -> str | None:
+    """The language tag of a literal, None otherwise."""
+    return term.language if isinstance(term, Literal) else None
+
+
+def example_params(query: NamedQuery) -> dict[str, str]:
+    """The parameters a query's header declares, bound to their example values."""
+    params: dict[str, str] = {}
+    declared = query.header.get("param")
+    if declared:
+        name = declared.split()[0]
+        example = re.search(r"example\s+<?(\S+?)>?\)?$", declared)
+        assert example, f"{query.name}: param {name} has no example"
+        params[name] = example.group(1)
+    return params
+
+
+# --- every query --------------------------------------------------------------------------
+
+
+def test_one_query_per_competency_question() -> None:
+    by_question = {
+        int(q.header["question"]): q.name for q in QUERIES.values() if "question" in q.header
+    }
+    assert by_question == QUESTIONS
+
+
+@pytest.mark.parametrize("name", sorted(QUERIES))
+def test_query_has_header_and_runs(store: GraphStore, name: str) -> None:
+    query = QUERIES[name]
+    assert query.title and query.title != name, f"{name}: no title"
+    assert query.description, f"{name}: no description"
+    assert not re.search(r"^\s*PREFIX\s", query.text, re.I | re.M), (
+        f"{name}: the project's prefixes are declared for you"
+    )
+    rows = run(store, name, **example_params(query))
+    assert rows, f"{name} answers nothing on the bundled data"
+
+
+# --- the answers --------------------------------------------------------------------------
+
+
+def test_cq1_the_four_pilot_contracts(store: GraphStore) -> None:
+    rows = run(store, "cq1-pilot-contracts")
+    assert len(rows) == 4
+    found = {(value(r["contract"]), value(r["urban"]), value(r["rural"])) for r in rows}
+    assert found == {
+        (ID + "agreement/" + contract, ID + "epci/" + siren, ID + "actor/" + rural)
+        for siren, (contract, rural) in PILOTS.items()
+    }
+    for row in rows:
+        assert row["ruralRole"] == Literal("rural", language="fr")
+        for label in ("label", "urbanLabel", "ruralLabel"):
+            assert lang(row[label]) == "fr" and value(row[label])
+        assert lang(row["label_en"]) == "en"
+
+
+def test_cq2_the_decision_that_launched_the_experiment(store: GraphStore) -> None:
+    rows = run(store, "cq2-experiment-decision")
+    assert len(rows) == 1
+    row = rows[0]
+    assert value(row["instrument"]) == ID + "instrument/contrat-de-reciprocite"
+    assert value(row["decision"]) == ID + "decision/cir-2015-03-13"
+    assert row["date"] == Literal("2015-03-13", datatype=XSD_DATE)
+    assert value(row["part"]) == ID + "decision/cir-2015-03-13/part/3"
+    assert int(value(row["partNumber"]) or 0) == 3
+    assert lang(row["decisionLabel"]) == "fr"
+
+
+def test_cq3_who_signed_the_pact(store: GraphStore) -> None:
+    rows = run(store, "cq3-pact-signatories")
+    assert {value(r["pact"]) for r in rows} == {PACT}
+    signed = [r for r in rows if value(r["attendance"]) == "signed"]
+    present = [r for r in rows if value(r["attendance"]) == "present without signing"]
+    assert len(signed) + len(present) == len(rows)
+
+    by_party = {value(r["party"]): r for r in signed}
+    assert len(by_party) == len(signed) == 17
+    state = by_party[ID + "actor/etat"]
+    assert value(state["person"]) == ID + "person/manuel-valls"
+    assert value(state["personName"]) == "Manuel Valls"
+    assert value(state["post"]) == ID + "post/premier-ministre"
+    france_urbaine = by_party[ID + "actor/france-urbaine"]
+    assert value(france_urbaine["person"]) == ID + "person/jean-luc-moudenc"
+    assert value(france_urbaine["personName"]) == "Jean-Luc Moudenc"
+
+    metropolises = [r for r in signed if r["role"] == Literal("métropole", language="fr")]
+    assert {value(r["party"]) for r in metropolises} == {
+        ID + "epci/" + siren for siren in SIGNATORY_SIRENS
+    }
+    assert all(r["person"] is None and r["post"] is not None for r in metropolises)
+
+    assert {value(r["person"]) for r in present} == {
+        ID + "person/jean-michel-baylet",
+        ID + "person/estelle-grelier",
+    }
+    for row in rows:
+        assert row["date"] == Literal("2016-07-06", datatype=XSD_DATE)
+        assert value(row["place"]) == ID + "commune/69123"
+        assert row["placeLabel"] == Literal("Lyon", language="fr")
+
+
+def test_cq4_what_the_pact_commits_to(store: GraphStore) -> None:
+    rows = run(store, "cq4-pact-commitments")
+    assert len(rows) == len(PACT_COMMITMENTS)
+    assert {value(r["commitment"]) for r in rows} == PACT_COMMITMENTS
+    for row in rows:
+        assert lang(row["statement_fr"]) == "fr" and value(row["statement_fr"])
+        assert lang(row["statement_en"]) == "en" and value(row["statement_en"])
+        assert set((value(row["committedBy"]) or "").split(" ; ")) <= {"État", "15 × métropole"}
+    by_commitment = {value(r["commitment"]): r for r in rows}
+    state_side = by_commitment[ID + "commitment/pacte-etat-metropoles-engagements-etat"]
+    assert value(state_side["committedBy"]) == "État"
+    assert value(state_side["committedTo"]) == "15 × métropole"
+    assert value(state_side["reciprocalOf"]) == (
+        ID + "commitment/pacte-etat-metropoles-engagements-metropoles"
+    )
+
+
+def test_cq5_cooperation_domains(store: GraphStore) -> None:
+    rows = run(store, "cq5-cooperation-domains")
+    assert {value(r["domain"]) for r in rows} == {
+        VOCAB + "cooperation-domain/" + name
+        for name in (
+            "short-food-circuits",
+            "telemedicine",
+            "distance-learning",
+            "waste-treatment-recovery",
+        )
+    }
+    assert len(rows) == 4
+    assert all(lang(r["label"]) == "fr" for r in rows)
+    assert all(lang(r["label_en"]) == "en" for r in rows)
+
+
+def test_cq6_communes_and_inhabitants_of_urban_parties(store: GraphStore) -> None:
+    communes: Counter[str] = Counter()
+    inhabitants: Counter[str] = Counter()
+    for commune in read_rows("communes"):
+        if commune["epci"] in PILOTS:
+            communes[commune["epci"]] += 1
+            inhabitants[commune["epci"]] += int(commune["population"] or 0)
+    expected = {
+        (ID + "agreement/" + contract, ID + "epci/" + siren, communes[siren], inhabitants[siren])
+        for siren, (contract, _) in PILOTS.items()
+    }
+    rows = run(store, "cq6-pilot-urban-territories")
+    found = {
+        (
+            value(r["contract"]),
+            value(r["urban"]),
+            int(value(r["communes"]) or 0),
+            int(value(r["inhabitants"]) or 0),
+        )
+        for r in rows
+    }
+    assert len(rows) == 4
+    assert found == expected
+    assert communes["200046977"] == 58  # Métropole de Lyon
+    assert all(inhabitants[siren] > 0 for siren in PILOTS)
+
+
+def curated_facts() -> set[str]:
+    """The IRI of every resource the curated tables state, computed from the CSV files."""
+
+    def rows(table: str) -> list[dict[str, str]]:
+        with (FACTS_DIR / f"{table}.csv").open(encoding="utf-8-sig", newline="") as f:
+            return [r for r in csv.DictReader(f) if any(v.strip() for v in r.values() if v)]
+
+    def slug(party: str) -> str:
+        return party.strip().replace(":", "-")
+
+    facts: set[str] = set()
+    for table, path in (
+        ("actors", "actor"),
+        ("people", "person"),
+        ("posts", "post"),
+        ("objectives", "objective"),
+        ("decisions", "decision"),
+        ("instruments", "instrument"),
+        ("agreements", "agreement"),
+        ("events", "event"),
+        ("commitments", "commitment"),
+    ):
+        facts |= {f"{ID}{path}/{r['id'].strip()}" for r in rows(table)}
+    facts |= {
+        f"{ID}decision/{r['decision'].strip()}/part/{r['number'].strip()}"
+        for r in rows("decision-parts")
+    }
+    facts |= {
+        f"{ID}agreement/{r['agreement'].strip()}/party/{slug(r['party'])}" for r in rows("parties")
+    }
+    facts |= {
+        f"{ID}agreement/{r['agreement'].strip()}/signature/{slug(r['on_behalf_of'])}"
+        for r in rows("signatures")
+    }
+    return facts
+
+
+def test_cq7_provenance_of_every_curated_fact(store: GraphStore) -> None:
+    rows = run(store, "cq7-provenance")
+    expected = curated_facts()
+    assert len(expected) > 80
+    curated = [r for r in rows if value(r["fact"]) in expected]
+    assert {value(r["fact"]) for r in curated} == expected
+    for row in curated:
+        assert value(row["graph"]) == FACTS_GRAPH, row
+        assert value(row["source"]) == SOURCE, row
+        assert value(row["primarySource"]) == SOURCE, row
+        assert lang(row["label"]) == "fr"
+    assert {value(r["fact"]) for r in rows} == expected  # only the stated facts
+
+
+def test_cq8_metropoles_that_did_not_sign(store: GraphStore) -> None:
+    metropoles = {r["siren"] for r in read_rows("epci") if r["nature"] == "ME"}
+    assert SIGNATORY_SIRENS <= metropoles
+    expected = metropoles - SIGNATORY_SIRENS
+    rows = run(store, "cq8-metropoles-not-signatories")
+    assert len(rows) == len(expected) == 7
+    assert {value(r["siren"]) for r in rows} == expected
+    assert {value(r["metropole"]) for r in rows} == {ID + "epci/" + s for s in expected}
+
+
+def involvement(store: GraphStore, territory: str) -> list[Row]:
+    rows = run(store, "cq9-territory-involvement", territory=territory)
+    assert all(value(r["territory"]) == territory for r in rows)
+    return rows
+
+
+def test_cq9_a_commune_through_its_epci(store: GraphStore) -> None:
+    rows = involvement(store, ID + "commune/69123")  # Lyon
+    assert {value(r["agreement"]) for r in rows} == {
+        ID + "agreement/contrat-reciprocite-lyon-aurillac",
+        PACT,
+    }
+    assert {value(r["commitment"]) for r in rows} - {None} == PACT_COMMITMENTS
+    assert {value(r["party"]) for r in rows} == {ID + "epci/200046977"}
+    assert {value(r["how"]) for r in rows} == {"via EPCI"}
+
+
+def test_cq9_an_epci_directly(store: GraphStore) -> None:
+    rows = involvement(store, ID + "epci/200046977")
+    assert {value(r["agreement"]) for r in rows} == {
+        ID + "agreement/contrat-reciprocite-lyon-aurillac",
+        PACT,
+    }
+    assert {value(r["commitment"]) for r in rows} - {None} == PACT_COMMITMENTS
+    assert {value(r["how"]) for r in rows} == {"direct"}
+
+
+def test_cq9_a_departement_through_its_communes_epci(store: GraphStore) -> None:
+    rows = involvement(store, ID + "departement/71")  # Saône-et-Loire
+    assert [(value(r["agreement"]), value(r["party"]), value(r["how"])) for r in rows] == [
+        (
+            ID + "agreement/contrat-reciprocite-creusot-montceau-morvan",
+            ID + "epci/247100290",
+            "via commune's EPCI",
+        )
+    ]
+
+
+def test_cq9_an_uninvolved_commune(store: GraphStore) -> None:
+    involved = SIGNATORY_SIRENS | set(PILOTS)
+    commune = next(r["code"] for r in read_rows("communes") if r["epci"] not in involved | {""})
+    assert involvement(store, ID + f"commune/{commune}") == []
+
+
+def test_cq9_unbound_lists_every_territory(store: GraphStore) -> None:
+    rows = run(store, "cq9-territory-involvement")
+    assert {value(r["how"]) for r in rows} == {"direct", "via EPCI", "via commune's EPCI"}
+    lyon = [r for r in rows if value(r["territory"]) == ID + "commune/69123"]
+    assert lyon == involvement(store, ID + "commune/69123")
+
+
+# --- the command line ---------------------------------------------------------------------
+
+
+def cli(store_dir: Path, *args: str) -> bytes:
+    result = CliRunner().invoke(main, ["query", "--store", str(store_dir), *args])
+    assert result.exit_code == 0, result.output
+    return result.stdout_bytes
+
+
+def test_cli_prints_a_table(bundled_store_dir: Path) -> None:
+    out = cli(bundled_store_dir, "cq1-pilot-contracts").decode()
+    lines = out.splitlines()
+    assert lines[0].split()[:3] == ["contract", "label", "label_en"]
+    assert set(lines[1]) <= {"-", " "}
+    assert lines[-1] == "(4 rows)"
+    assert len(lines[2:-1]) == 4
+    assert all(line.startswith("id:agreement/contrat-reciprocite-") for line in lines[2:-1])
+
+
+@pytest.mark.parametrize(
+    ("option", "fmt"),
+    [
+        ("json", QueryResultsFormat.JSON),
+        ("xml", QueryResultsFormat.XML),
+        ("tsv", QueryResultsFormat.TSV),
+    ],
+)
+def test_cli_w3c_results_formats(
+    bundled_store_dir: Path, option: str, fmt: QueryResultsFormat
+) -> None:
+    out = cli(bundled_store_dir, "--format", option, "cq1-pilot-contracts")
+    parsed = parse_query_results(out, fmt)
+    assert isinstance(parsed, QuerySolutions)
+    urban = {s["urban"] for s in parsed}
+    assert urban == {NamedNode(ID + "epci/" + siren) for siren in PILOTS}
+
+
+def test_cli_csv_results(bundled_store_dir: Path) -> None:
+    # pyoxigraph refuses to parse CSV results (a lossy format): read them as CSV
+    out = cli(bundled_store_dir, "--format", "csv", "cq1-pilot-contracts").decode()
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert len(rows) == 4
+    assert {r["urban"] for r in rows} == {ID + "epci/" + siren for siren in PILOTS}
+
+
+def test_cli_binds_parameters(bundled_store_dir: Path) -> None:
+    out = cli(
+        bundled_store_dir,
+        "cq9-territory-involvement",
+        "--param",
+        f"territory={ID}departement/71",
+    ).decode()
+    assert out.splitlines()[-1] == "(1 row)"
+    assert "contrat-reciprocite-creusot-montceau-morvan" in out
+    assert "via commune's EPCI" in out
+    angle = cli(
+        bundled_store_dir,
+        "--format",
+        "json",
+        "cq9-territory-involvement",
+        "--param",
+        f"territory=<{ID}epci/200046977>",
+    )
+    assert len(list(parse_query_results(angle, QueryResultsFormat.JSON))) == 6
+    literal = cli(
+        bundled_store_dir,
+        "SELECT ?commune ?name { ?commune igeo:nom ?name }",
+        "--param",
+        "name=Lyon",
+    ).decode()
+    assert f"<{ID}commune/69123>" in literal and literal.splitlines()[-1] == "(1 row)"
+
+
+def test_cli_refuses_an_unknown_parameter(bundled_store_dir: Path) -> None:
+    result = CliRunner().invoke(
+        main,
+        ["query", "--store", str(bundled_store_dir), "cq1-pilot-contracts", "--param", "x=1"],
+    )
+    assert result.exit_code == 2
+    assert "--param" in result.output
