@@ -367,7 +367,7 @@ def test_cli_prints_a_table(bundled_store_dir: Path) -> None:
     assert set(lines[1]) <= {"-", " "}
     assert lines[-1] == "(4 rows)"
     assert len(lines[2:-1]) == 4
-    assert all(line.startswith("id:agreement/contrat-reciprocite-") for line in lines[2:-1])
+    assert all(line.startswith(f"<{ID}agreement/contrat-reciprocite-") for line in lines[2:-1])
 
 
 @pytest.mark.parametrize(
