@@ -42,6 +42,9 @@ def run_gunicorn(settings: Settings, host: str, port: int, workers: int, threads
             self.cfg.set("worker_class", "gthread")
             self.cfg.set("timeout", int(settings.query_timeout) + 30)
             self.cfg.set("accesslog", "-")
+            if "control_socket_disable" in self.cfg.settings:
+                # One shared control socket would tie unrelated servers together.
+                self.cfg.set("control_socket_disable", True)
 
         def load(self):  # noqa: ANN202 - gunicorn's hook
             return create_app(settings)

@@ -6,6 +6,7 @@ the service can write and the short names clients send in `format=`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from flask import Request
@@ -86,17 +87,25 @@ def _by_type(choices: list[Choice]) -> dict[str, Choice]:
     return {c.media_type: c for c in choices}
 
 
-def negotiate(request: Request, choices: list[Choice], *, override: str | None = None) -> Choice:
+def negotiate(
+    request: Request,
+    choices: list[Choice],
+    *,
+    override: str | None = None,
+    aliases: Mapping[str, str] = ALIASES,
+) -> Choice:
     """The best of `choices` for this request.
 
     `override` (a short name or media type from a `format` parameter or a
     suffix) wins when it names one of `choices`. A missing or `*/*` Accept
-    gets the first choice. Raises NotAcceptable otherwise.
+    gets the first choice. Raises NotAcceptable otherwise. `aliases` maps other
+    media types to those of `choices` (the named-query API, which answers
+    `application/json` itself, passes fewer).
     """
     by_type = _by_type(choices)
     if override:
         wanted = SHORT_NAMES.get(override.lower(), override.lower())
-        wanted = ALIASES.get(wanted, wanted)
+        wanted = aliases.get(wanted, wanted)
         if wanted in by_type:
             return by_type[wanted]
         raise NotAcceptable(
@@ -105,11 +114,11 @@ def negotiate(request: Request, choices: list[Choice], *, override: str | None =
     accept = request.accept_mimetypes
     if not accept or not accept.values():
         return choices[0]
-    offered = list(by_type) + [a for a, target in ALIASES.items() if target in by_type]
+    offered = list(by_type) + [a for a, target in aliases.items() if target in by_type]
     best = accept.best_match(offered)
     if best is None:
         raise NotAcceptable(
             "none of the accepted media types can be produced; available: " + ", ".join(by_type)
         )
     # best_match answers the first offer for */*; keep our order for that case.
-    return by_type[ALIASES.get(best, best)]
+    return by_type[aliases.get(best, best)]

@@ -1,0 +1,270 @@
+"""The SPARQL 1.1 Protocol endpoint at /sparql: read-only queries over the store.
+
+One route serves three audiences. A protocol client (SPARQLWrapper, rdflib's
+SPARQLStore, Comunica, YASGUI) sends a query by GET, form POST or direct POST and
+gets W3C result formats by content negotiation. A browser submitting the query
+page's form gets an HTML table. A GET without a query gets the service
+description, or the query page when the client prefers HTML.
+
+The dataset a query sees: by default the union of the named graphs (one per
+source), which is what users expect from `SELECT * { ?s ?p ?o }`. The standard
+`default-graph-uri` / `named-graph-uri` parameters and the query's own FROM /
+FROM NAMED set it explicitly; our `default-graph=plain` parameter gives the plain
+default graph, as the W3C tests expect.
+
+Updates are refused here (they go to /sparql/update, see sparql_update.py), and
+so is SERVICE, which would make the server fetch arbitrary URLs.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from flask import Blueprint, Response, request
+from pyoxigraph import NamedNode, QueryTriples, RdfFormat, serialize
+from werkzeug.datastructures import CombinedMultiDict, MultiDict
+
+from alliance.namespaces import PREFIXES
+from alliance.server import graph_store, query_page, service_description, sparql_update
+from alliance.server.app import current_store
+from alliance.server.negotiation import GRAPHS, HTML, RESULTS, Choice, NotAcceptable, negotiate
+from alliance.server.sparql_errors import ProtocolError, no_content
+from alliance.server.sparql_text import declares_dataset, forbidden_operation
+from alliance.store import StoreError
+from alliance.store.base import QueryResult
+
+log = logging.getLogger(__name__)
+
+blueprint = Blueprint("sparql", __name__)
+
+FORM = "application/x-www-form-urlencoded"
+QUERY_BODY = "application/sparql-query"
+UPDATE_BODY = "application/sparql-update"
+#: Names clients use for the format override (SPARQLWrapper sends all three).
+FORMAT_PARAMS = ("format", "output", "results")
+#: `default-graph` values: what a query without GRAPH sees.
+DEFAULT_GRAPH_MODES = ("union", "plain")
+#: Media types written with an explicit charset.
+TEXTUAL = {"text/csv", "text/tab-separated-values", "text/turtle", "application/trig"}
+UPDATES_REFUSED = (
+    "SPARQL Update is not accepted at /sparql, which is read-only; "
+    "POST updates to /sparql/update (enabled when the server has a write token)."
+)
+#: Short names that mean the RDF counterpart when the answer is a graph.
+GRAPH_SYNONYMS = {
+    "json": "application/ld+json",
+    "application/json": "application/ld+json",
+    "xml": "application/rdf+xml",
+    "application/xml": "application/rdf+xml",
+    "text/xml": "application/rdf+xml",
+}
+
+
+@dataclass
+class QueryRequest:
+    """What a protocol request asks: the query, its dataset and the wanted formats."""
+
+    query: str
+    default_graphs: list[NamedNode] = field(default_factory=list)
+    named_graphs: list[NamedNode] = field(default_factory=list)
+    plain: bool = False
+    formats: list[str] = field(default_factory=list)
+
+    @property
+    def protocol_dataset(self) -> bool:
+        return bool(self.default_graphs or self.named_graphs)
+
+
+@blueprint.errorhandler(ProtocolError)
+def protocol_error(exc: ProtocolError) -> Response:
+    return exc.response()
+
+
+@blueprint.before_request
+def preflight() -> Response | None:
+    # CORS preflight: the headers themselves are added to every answer by the app.
+    if request.method == "OPTIONS":
+        return no_content()
+    return None
+
+
+@blueprint.route("/sparql", methods=["GET", "POST", "OPTIONS"], provide_automatic_options=False)
+def endpoint() -> Response:
+    parsed = read_request()
+    if parsed is None:
+        return describe_or_page()
+    return answer(parsed)
+
+
+def format_values(params: MultiDict) -> list[str]:
+    return [v.strip() for name in FORMAT_PARAMS for v in params.getlist(name) if v.strip()]
+
+
+def read_request() -> QueryRequest | None:
+    """The query request this HTTP request makes (None: no query, show the service)."""
+    args = request.args
+    params: MultiDict = args
+    if request.method == "POST":
+        media_type = request.mimetype
+        if media_type == FORM:
+            if "update" in request.form:
+                raise ProtocolError(400, UPDATES_REFUSED)
+            params = CombinedMultiDict([args, request.form])
+            queries = params.getlist("query")
+            if not queries:
+                raise ProtocolError(400, "The form has no 'query' parameter.")
+        elif media_type == QUERY_BODY:
+            queries = [read_body()] + args.getlist("query")
+        elif media_type == UPDATE_BODY:
+            raise ProtocolError(400, UPDATES_REFUSED)
+        else:
+            raise ProtocolError(
+                415,
+                f"Unsupported request media type {media_type or '(none)'!r}: POST a query as "
+                f"{FORM} (query=...) or as {QUERY_BODY}.",
+            )
+    else:
+        if "update" in args:
+            raise ProtocolError(400, UPDATES_REFUSED)
+        queries = args.getlist("query")
+        if not queries:
+            return None
+    if len(queries) > 1:
+        raise ProtocolError(400, "Send one query per request (several 'query' values given).")
+    modes = params.getlist("default-graph")
+    if any(mode not in DEFAULT_GRAPH_MODES for mode in modes):
+        raise ProtocolError(400, "default-graph must be 'union' (the default) or 'plain'.")
+    return QueryRequest(
+        query=queries[0],
+        default_graphs=graph_iris(params, "default-graph-uri"),
+        named_graphs=graph_iris(params, "named-graph-uri"),
+        plain=bool(modes) and modes[-1] == "plain",
+        formats=format_values(params),
+    )
+
+
+def read_body() -> str:
+    charset = request.mimetype_params.get("charset", "utf-8").lower()
+    if charset not in ("utf-8", "utf8"):
+        raise ProtocolError(415, f"Send the query in UTF-8, not {charset}.")
+    try:
+        return request.get_data().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ProtocolError(400, f"The query is not valid UTF-8: {exc}") from None
+
+
+def graph_iris(params: MultiDict, name: str) -> list[NamedNode]:
+    iris = []
+    for value in params.getlist(name):
+        try:
+            iris.append(NamedNode(value))
+        except ValueError as exc:
+            raise ProtocolError(400, f"{name}: {value!r} is not an absolute IRI ({exc}).") from None
+    return iris
+
+
+def choose(choices: list[Choice], formats: list[str], *, graph: bool) -> Choice:
+    """The answer's format: the first usable `format` value, else the Accept header."""
+    if not formats:
+        return negotiate(request, choices)
+    failure: NotAcceptable | None = None
+    for value in formats:
+        wanted = GRAPH_SYNONYMS.get(value.lower(), value) if graph else value
+        try:
+            return negotiate(request, choices, override=wanted)
+        except NotAcceptable as exc:
+            failure = failure or exc
+    assert failure is not None
+    raise failure
+
+
+def run(parsed: QueryRequest) -> QueryResult:
+    """Run the query on the dataset the request names (see the module docstring)."""
+    forbidden = forbidden_operation(parsed.query)
+    if forbidden:
+        raise ProtocolError(400, f"{forbidden} is disabled on this endpoint.")
+    dataset: dict[str, object] = {}
+    if parsed.protocol_dataset:
+        dataset = {"default_graphs": parsed.default_graphs, "named_graphs": parsed.named_graphs}
+    union = not parsed.plain and not declares_dataset(parsed.query)
+    store = current_store()
+    try:
+        return store.query(parsed.query, union_default_graph=union, **dataset)
+    except StoreError as exc:
+        if isinstance(exc.__cause__, SyntaxError):
+            # Relative IRIs resolve against the endpoint, the protocol's "service-defined
+            # base"; tried only after a failure, so that error positions stay the client's.
+            based = f"BASE {NamedNode(request.base_url)}\n{parsed.query}"
+            try:
+                return store.query(based, union_default_graph=union, **dataset)
+            except StoreError:
+                pass  # the client's own text is what the message must be about
+            except RuntimeError as again:
+                raise evaluation_failure(again) from again
+        raise query_failure(exc) from exc
+    except RuntimeError as exc:
+        raise evaluation_failure(exc) from exc
+
+
+def evaluation_failure(exc: Exception) -> ProtocolError:
+    return ProtocolError(400, f"The query could not be evaluated: {exc}")
+
+
+def query_failure(exc: Exception) -> ProtocolError:
+    cause = exc.__cause__ if isinstance(exc, StoreError) else exc
+    if isinstance(cause, SyntaxError):
+        return ProtocolError(400, f"Malformed query: {exc}")
+    if isinstance(cause, RuntimeError | ValueError):
+        return evaluation_failure(exc)
+    log.error("query failed: %s", exc)
+    return ProtocolError(500, f"The query failed: {exc}")
+
+
+def answer(parsed: QueryRequest) -> Response:
+    result = run(parsed)
+    graph = isinstance(result, QueryTriples)
+    try:
+        choice = choose([*(GRAPHS if graph else RESULTS), HTML], parsed.formats, graph=graph)
+    except NotAcceptable as exc:
+        raise ProtocolError(406, str(exc)) from None
+    if choice is HTML:
+        return query_page.results_page(parsed, result)
+    try:
+        if graph:
+            body = serialize(result, format=choice.format, prefixes=prefixes_for(choice))
+        else:
+            body = result.serialize(format=choice.format)
+    except (StoreError, RuntimeError, OSError, SyntaxError, ValueError) as exc:
+        raise query_failure(exc) from exc
+    return Response(body, content_type=content_type(choice.media_type))
+
+
+def prefixes_for(choice: Choice) -> dict[str, str] | None:
+    return PREFIXES if choice.format in (RdfFormat.TURTLE, RdfFormat.TRIG) else None
+
+
+def content_type(media_type: str) -> str:
+    return f"{media_type}; charset=utf-8" if media_type in TEXTUAL else media_type
+
+
+def describe_or_page() -> Response:
+    """GET without a query: the query page for browsers, the service description otherwise."""
+    formats = format_values(request.args)
+    if "example" in request.args and not formats:
+        return query_page.query_page()
+    try:
+        choice = choose([*GRAPHS, HTML], formats, graph=True)
+    except NotAcceptable as exc:
+        raise ProtocolError(406, str(exc)) from None
+    if choice is HTML:
+        return query_page.query_page()
+    endpoint_iri = request.base_url
+    triples = service_description.describe(endpoint_iri, current_store())
+    prefixes = service_description.PREFIXES if choice.format in (RdfFormat.TURTLE,) else None
+    body = serialize(triples, format=choice.format, prefixes=prefixes)
+    return Response(body, content_type=content_type(choice.media_type))
+
+
+sparql_update.register(blueprint)
+graph_store.register(blueprint)

@@ -1,0 +1,102 @@
+"""SPARQL 1.1 Update at /sparql/update: only with a write token, atomically, without LOAD.
+
+The route exists only when the server has a write token (see write_access.py).
+The protocol's using-graph-uri / using-named-graph-uri become USING clauses.
+An update is checked before it touches the store: LOAD and SERVICE are refused
+(they would make the server fetch arbitrary URLs), and its syntax is checked by
+Oxigraph on an empty in-memory store so that a malformed update gets the
+parser's message. It then runs inside one store writer, so readers see all of
+it or nothing. Relative IRIs resolve against the endpoint's URL, the
+"service-defined base" of the protocol.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, request
+from pyoxigraph import NamedNode, Store
+from werkzeug.datastructures import CombinedMultiDict
+
+from alliance.server.sparql_errors import ProtocolError, no_content
+from alliance.server.sparql_text import forbidden_operation, with_using
+from alliance.server.write_access import check_write_access, writing
+from alliance.store import StoreError
+
+FORM = "application/x-www-form-urlencoded"
+UPDATE_BODY = "application/sparql-update"
+DATASET_PARAMS = ("using-graph-uri", "using-named-graph-uri")
+
+
+def register(blueprint: Blueprint) -> None:
+    blueprint.add_url_rule(
+        "/sparql/update",
+        "update",
+        update,
+        methods=["POST", "OPTIONS"],
+        provide_automatic_options=False,
+    )
+
+
+def read_update() -> str:
+    """The update text of the request (ProtocolError 400/415 when there is not exactly one)."""
+    media_type = request.mimetype
+    if media_type == FORM:
+        params = CombinedMultiDict([request.args, request.form])
+        if "query" in request.form:
+            raise ProtocolError(400, "Queries go to /sparql; this endpoint takes 'update='.")
+        updates = request.form.getlist("update")
+        if len(updates) != 1:
+            raise ProtocolError(400, "Send exactly one 'update' parameter.")
+        text = updates[0]
+    elif media_type == UPDATE_BODY:
+        params = request.args
+        charset = request.mimetype_params.get("charset", "utf-8").lower()
+        if charset not in ("utf-8", "utf8"):
+            raise ProtocolError(415, f"Send the update in UTF-8, not {charset}.")
+        try:
+            text = request.get_data().decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ProtocolError(400, f"The update is not valid UTF-8: {exc}") from None
+    else:
+        raise ProtocolError(
+            415,
+            f"Unsupported request media type {media_type or '(none)'!r}: POST an update as "
+            f"{FORM} (update=...) or as {UPDATE_BODY}.",
+        )
+    defaults, named = params.getlist(DATASET_PARAMS[0]), params.getlist(DATASET_PARAMS[1])
+    if not (defaults or named):
+        return text
+    try:
+        return with_using(text, defaults, named)
+    except ValueError as exc:
+        # An invalid IRI, or USING / WITH in the update as well (SPARQL Protocol §2.2.3).
+        raise ProtocolError(400, f"using-graph-uri / using-named-graph-uri: {exc}.") from None
+
+
+def check_syntax(text: str, base: str) -> None:
+    """Parse (and run) the update on an empty in-memory store: only syntax errors matter."""
+    try:
+        Store().update(text, base_iri=base)
+    except SyntaxError as exc:
+        raise ProtocolError(400, f"Malformed update: {exc}") from None
+    except (RuntimeError, OSError, ValueError):
+        pass  # evaluation errors on an empty store say nothing about the real one
+
+
+def update() -> Response:
+    check_write_access()
+    text = read_update()
+    forbidden = forbidden_operation(text, update=True)
+    if forbidden:
+        raise ProtocolError(400, f"{forbidden} is disabled on this endpoint.")
+    base = NamedNode(request.base_url)  # str() is its validated N-Triples form
+    check_syntax(text, base.value)
+    try:
+        with writing() as writer:
+            writer.update(f"BASE {base}\n{text}")
+    except StoreError as exc:
+        if isinstance(exc.__cause__, OSError):
+            raise ProtocolError(500, f"The update failed: {exc}") from exc
+        raise ProtocolError(400, f"The update failed: {exc}") from exc
+    except RuntimeError as exc:
+        raise ProtocolError(400, f"The update failed: {exc}") from exc
+    return no_content()
