@@ -177,8 +177,9 @@ def ingest(
     "params",
     multiple=True,
     metavar="NAME=VALUE",
-    help="Bind the query variable ?NAME to VALUE (an IRI if it is http(s)://… or <…>, "
-    "else a plain literal). Repeatable.",
+    help="Bind the query variable ?NAME to VALUE. For a named query, VALUE is read as the "
+    "parameter's declared type (see `alliance queries`) and defaults apply; otherwise it is an "
+    "IRI if it is http(s)://… or <…>, else a plain literal. Repeatable.",
 )
 @click.argument("query", metavar="QUERY_OR_FILE")
 def query(
@@ -202,31 +203,44 @@ def query(
     """
     from pyoxigraph import Literal, NamedNode
 
-    from alliance.queries import named_queries, read_query
+    from alliance.queries import ParameterError, named_queries, read_query
     from alliance.queries.output import print_results
     from alliance.store import StoreError, open_store
 
     library = named_queries()
+    named = None
     if query in library:
-        text = library[query].sparql()
+        named = library[query]
     elif query.endswith(".rq") and Path(query).is_file():
-        text = read_query(Path(query)).sparql()
+        named = read_query(Path(query))
+    if named is not None:
+        text = named.sparql()
     else:
         from alliance.namespaces import sparql_prefixes
 
         text = sparql_prefixes() + query
-    substitutions: dict[str, object] = {}
+    given: dict[str, str] = {}
     for param in params:
         name, sep, value = param.partition("=")
         name = name.strip().lstrip("?$")
         if not sep or not name:
             raise click.BadParameter(f"{param!r}: expected NAME=VALUE", param_hint="--param")
-        if value.startswith("<") and value.endswith(">"):
-            substitutions[name] = NamedNode(value[1:-1])
-        elif value.startswith(("http://", "https://")):
-            substitutions[name] = NamedNode(value)
-        else:
-            substitutions[name] = Literal(value)
+        given[name] = value
+    substitutions: dict[str, object] = {}
+    if named is not None and named.parameters:
+        # declared parameters: typed, checked, defaults filled in (see alliance.queries)
+        try:
+            substitutions = dict(named.bind(given))
+        except ParameterError as exc:
+            raise click.BadParameter(str(exc), param_hint="--param") from None
+    else:
+        for name, value in given.items():
+            if value.startswith("<") and value.endswith(">"):
+                substitutions[name] = NamedNode(value[1:-1])
+            elif value.startswith(("http://", "https://")):
+                substitutions[name] = NamedNode(value)
+            else:
+                substitutions[name] = Literal(value)
     location = store_location
     try:
         with open_store(location, read_only=True) as store:
@@ -252,6 +266,9 @@ def list_queries() -> None:
 
     for q in named_queries().values():
         click.echo(f"{q.name:32} {q.title}")
+        for p in q.parameters:
+            need = "required" if p.required else f"default {p.default}" if p.default else "optional"
+            click.echo(f"{'':34}--param {p.name}={p.type.upper()}  ({need})")
 
 
 @main.group()

@@ -9,6 +9,7 @@ transaction: a refused source or any error leaves the store as it was.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable, Iterable
@@ -23,7 +24,7 @@ from alliance.namespaces import ALLI, ID, alli, dcterms, graph_iri, prov, rdf, r
 from alliance.ontology import ontology_files
 from alliance.shapes import shapes_files
 from alliance.shapes.gate import files_checksum, validate
-from alliance.shapes.report import Report
+from alliance.shapes.report import Report, report_record
 from alliance.store.base import GraphStore
 
 log = logging.getLogger(__name__)
@@ -122,7 +123,11 @@ def gate(
     pending: dict[NamedNode, list[Triple]],
     trusted: Callable[[Source], Report | None] | None = None,
 ) -> Report:
-    """Validate a source's triples in the context of the dataset they will join."""
+    """Validate a source's triples in the context of the dataset they will join.
+
+    When the source was published before and only it changes, only what the change concerns
+    is validated again (`alliance.ingest.incremental`), with the same results.
+    """
     if trusted is not None:
         report = trusted(source)
         if report is not None:
@@ -138,13 +143,27 @@ def gate(
         ontology = pending[ontology_graph]
     else:
         ontology = list(store.triples(ontology_graph))
+    from alliance.ingest.incremental import incremental_report
+
+    report = incremental_report(source, triples, store, pending, context=context, ontology=ontology)
+    if report is not None:
+        return report
     return validate([*triples, *context, *ontology], focus_nodes=focus)
 
 
 def describe(
-    source: Source, key: str, started: datetime, ended: datetime, count: int
+    source: Source,
+    key: str,
+    started: datetime,
+    ended: datetime,
+    count: int,
+    report: Report | None = None,
 ) -> list[Triple]:
-    """The PROV-O description of a source's graph, stored inside that graph."""
+    """The PROV-O description of a source's graph, stored inside that graph.
+
+    With `report` (the gate's), its JSON record (`alli:lastValidation`): stored with the data,
+    it is replaced in the same transaction, so it always tells how the published graph fared.
+    """
     graph = graph_iri(source.name)
     activity = NamedNode(f"{graph.value}/ingest/{started.strftime('%Y%m%dT%H%M%S%fZ')}")
 
@@ -169,6 +188,9 @@ def describe(
         Triple(SOFTWARE, rdfs.label, Literal(f"Alliance {__version__}", language="en")),
         Triple(SOFTWARE, alli.softwareVersion, Literal(__version__)),
     ]
+    if report is not None:
+        record = json.dumps(report_record(report), ensure_ascii=False, sort_keys=True)
+        triples.append(Triple(graph, alli.lastValidation, Literal(record)))
     for primary in source.primary_sources():
         triples.append(Triple(graph, prov.hadPrimarySource, primary))
     for path in sorted(source.inputs()):
@@ -237,9 +259,9 @@ def ingest(
         for source, key, started, build_seconds in built:
             graph = graph_iri(source.name)
             triples = pending[graph]
-            description = describe(source, key, started, datetime.now(UTC), len(triples))
-            writer.replace_graph(graph, [*triples, *description])
             report, validate_seconds = checked[graph]
+            description = describe(source, key, started, datetime.now(UTC), len(triples), report)
+            writer.replace_graph(graph, [*triples, *description])
             status = "replaced" if graph in published else "new"
             outcomes.append(
                 Outcome(

