@@ -13,19 +13,22 @@ from alliance import __version__
 
 STORE_HELP = (
     "Folder of the embedded store (env ALLIANCE_STORE; default "
-    "~/.local/share/alliance/store, or $XDG_DATA_HOME/alliance/store)."
+    "~/.local/share/alliance/store, or $XDG_DATA_HOME/alliance/store), or the http(s) URL "
+    "of a remote SPARQL query endpoint (see --store-update)."
 )
 
 
 def store_option(func):  # noqa: ANN001, ANN201 - click decorator
+    from alliance.store_options import remote_store_options
+
     return click.option(
         "--store",
         "store_location",
         envvar="ALLIANCE_STORE",
         show_envvar=True,
-        metavar="DIR",
+        metavar="DIR|URL",
         help=STORE_HELP,
-    )(func)
+    )(remote_store_options(func))
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -99,6 +102,7 @@ def ingest(
     from alliance.ingest.sources import UnknownSource, bundled_sources, resolve
     from alliance.namespaces import graph_iri
     from alliance.store import StoreError, open_store
+    from alliance.store_options import store_access
 
     if list_only:
         for source in bundled_sources():
@@ -109,7 +113,9 @@ def ingest(
     except UnknownSource as exc:
         raise click.BadParameter(str(exc), param_hint="SOURCE") from exc
     try:
-        with open_store(store_location) as store:
+        with open_store(store_location, **store_access()) as store:
+            if hasattr(store, "progress"):  # a remote store: its upload is long too
+                store.progress = _Progress("publish")  # type: ignore[attr-defined]
             summary = run_ingest(
                 store,
                 chosen,
@@ -206,6 +212,7 @@ def query(
     from alliance.queries import ParameterError, named_queries, read_query
     from alliance.queries.output import print_results
     from alliance.store import StoreError, open_store
+    from alliance.store_options import store_access
 
     library = named_queries()
     named = None
@@ -243,7 +250,7 @@ def query(
                 substitutions[name] = Literal(value)
     location = store_location
     try:
-        with open_store(location, read_only=True) as store:
+        with open_store(location, read_only=True, **store_access()) as store:
             result = store.query(
                 text,
                 union_default_graph=not plain_default_graph,
@@ -291,6 +298,60 @@ def certify_command() -> None:
     report = certify(Territories())
     counts = ", ".join(f"{n} {s}" for s, n in sorted(report.counts().items())) or "conforms"
     click.echo(f"{CERTIFICATE}: {counts} ({time.perf_counter() - start:.1f} s)")
+
+
+@main.command("dump")
+@store_option
+@click.argument("target", metavar="FILE")
+def dump_command(store_location: str | None, target: str) -> None:
+    """Back up the store: write every quad, with its graph, to FILE (N-Quads).
+
+    FILE ending in .gz is compressed; - is standard output. The same content as
+    the served /dumps/alliance.nq.gz. Restore it with `alliance restore`.
+    """
+    from alliance.store import StoreError, open_store
+    from alliance.store.backup import dump
+    from alliance.store_options import store_access
+
+    start = time.perf_counter()
+    try:
+        with open_store(store_location, read_only=True, **store_access()) as store:
+            dump(store, target)
+    except (StoreError, OSError) as exc:
+        click.secho(f"error: {exc}", fg="red", err=True)
+        sys.exit(2)
+    click.echo(f"dumped to {target} in {time.perf_counter() - start:.1f} s", err=True)
+
+
+@main.command("restore")
+@store_option
+@click.argument("source", metavar="FILE")
+def restore_command(store_location: str | None, source: str) -> None:
+    """Restore the store from FILE, an N-Quads backup made by `alliance dump`.
+
+    The store ends holding exactly the file's named graphs (others are dropped),
+    in one atomic write: readers see the old content or the new, never a mix.
+    A malformed file is reported with its line and changes nothing.
+    """
+    from alliance.store import StoreError, open_store
+    from alliance.store.backup import restore
+    from alliance.store_options import store_access
+
+    start = time.perf_counter()
+    try:
+        with open_store(store_location, **store_access()) as store:
+            done = restore(store, source)
+    except SyntaxError as exc:
+        click.secho(f"error: {source} is not valid N-Quads: {exc}", fg="red", err=True)
+        sys.exit(1)
+    except (StoreError, OSError) as exc:
+        click.secho(f"error: {exc}", fg="red", err=True)
+        sys.exit(2)
+    click.echo(
+        f"restored {done.graphs} graphs, {done.triples:,} triples from {source} "
+        f"({done.dropped} dropped) in {time.perf_counter() - start:.1f} s",
+        err=True,
+    )
 
 
 def _rebuild_command() -> click.Command:

@@ -40,7 +40,8 @@ def cache_root() -> Path:
 def store_identity(store: GraphStore) -> str:
     """A short name for the store itself (its folder), shared by all its generations."""
     path = getattr(store, "path", None)
-    text = str(Path(path).resolve()) if path is not None else f"{type(store).__name__}"
+    url = getattr(store, "url", None)  # a remote store: its query endpoint
+    text = str(Path(path).resolve()) if path is not None else str(url or type(store).__name__)
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
@@ -59,6 +60,9 @@ def store_key(store: GraphStore) -> str:
         except OSError:
             inode = 0
         return f"{identity}-{generation}-{inode}"
+    version = store.version()  # one small query on a remote store
+    if version is not None:
+        return f"{identity}-{version}"
     parts = []
     for graph in store.graphs():
         rows = store.query(

@@ -14,6 +14,7 @@ from pathlib import Path
 import click
 
 from alliance.shapes.render import FORMATS
+from alliance.store_options import remote_store_options, store_access
 
 
 @click.command("validate")
@@ -22,10 +23,12 @@ from alliance.shapes.render import FORMATS
     "store_location",
     envvar="ALLIANCE_STORE",
     show_envvar=True,
-    metavar="DIR",
-    help="Folder of the embedded store: validated when no FILE is given, else the context "
-    "the FILEs are validated in (default without FILE: ~/.local/share/alliance/store).",
+    metavar="DIR|URL",
+    help="Folder of the embedded store, or http(s) URL of a remote SPARQL endpoint: validated "
+    "when no FILE is given, else the context the FILEs are validated in (default without "
+    "FILE: ~/.local/share/alliance/store).",
 )
+@remote_store_options
 @click.option(
     "--shapes",
     "shapes_paths",
@@ -104,11 +107,11 @@ def validate(
         if files:
             loaded, problems = load_inputs(files)
             if store_location:
-                store = open_store(store_location, read_only=True)
+                store = open_store(store_location, read_only=True, **store_access())
             runs = validate_files(loaded, shapes, store)
             validated = [str(f) for f in files]
         else:
-            store = open_store(store_location, read_only=True)
+            store = open_store(store_location, read_only=True, **store_access())
             runs = validate_store(store, shapes)
             validated = [f"store {store_location or 'default'}"]
         lookup = store

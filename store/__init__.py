@@ -2,7 +2,8 @@
 
 Everything else depends on the `GraphStore` interface defined in
 `alliance.store.base`; `open_store` picks the implementation from the
-location (a folder for the embedded Oxigraph store).
+location (a folder for the embedded Oxigraph store, an http(s) URL for a remote SPARQL
+server).
 """
 
 from __future__ import annotations
@@ -27,7 +28,29 @@ def default_store_dir() -> Path:
     return Path(base) / "alliance" / "store"
 
 
-def open_store(location: str | Path | None = None, *, read_only: bool = False) -> GraphStore:
-    """Open the store at `location` (a folder; default: `default_store_dir()`)."""
+def open_store(
+    location: str | Path | None = None,
+    *,
+    read_only: bool = False,
+    update: str | None = None,
+    gsp: str | None = None,
+    user: str | None = None,
+    password: str | None = None,
+) -> GraphStore:
+    """Open the store at `location`: a folder (default: `default_store_dir()`) for the
+    embedded store, or the http(s) URL of a SPARQL query endpoint for a remote one, with
+    its update and Graph Store Protocol endpoints and credentials (see alliance.store.remote).
+    """
+    from alliance.store.remote import RemoteStore, is_remote
+
+    if is_remote(str(location) if location is not None else None):
+        return RemoteStore(
+            str(location),
+            update_url=update,
+            gsp_url=gsp,
+            user=user,
+            password=password,
+            read_only=read_only,
+        )
     path = Path(location) if location is not None else default_store_dir()
     return EmbeddedStore(path, read_only=read_only)

@@ -70,6 +70,10 @@ class EmbeddedStore(GraphStore):
             return None
         return name or None
 
+    def version(self) -> str | None:
+        """The published generation, which every publish replaces ("empty" before any)."""
+        return self.published_generation() or "empty"
+
     def _current(self) -> Store:
         """The Oxigraph store of the published generation, reopened when it changed."""
         name = self.published_generation()
