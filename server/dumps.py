@@ -27,7 +27,7 @@ from pyoxigraph import RdfFormat, serialize
 
 from alliance.namespaces import PREFIXES
 from alliance.server.cache import cache_root, store_key
-from alliance.store.base import GraphStore
+from alliance.store.base import GraphStore, unbounded
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +103,10 @@ def _write_nquads_gz(store: GraphStore, out: IO[bytes]) -> None:
 
 
 def _write_turtle(store: GraphStore, out: IO[bytes]) -> None:
-    triples = store.query("CONSTRUCT { ?s ?p ?o } WHERE { SELECT DISTINCT ?s ?p ?o { ?s ?p ?o } }")
+    with unbounded():  # the service's own whole-store work: no client time limit
+        triples = store.query(
+            "CONSTRUCT { ?s ?p ?o } WHERE { SELECT DISTINCT ?s ?p ?o { ?s ?p ?o } }"
+        )
     serialize(triples, out, RdfFormat.TURTLE, prefixes=PREFIXES)
 
 

@@ -8,16 +8,76 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import IO
 
-from pyoxigraph import NamedNode, QueryBoolean, QuerySolutions, QueryTriples, Triple
+from pyoxigraph import (
+    NamedNode,
+    QueryBoolean,
+    QueryResultsFormat,
+    QuerySolutions,
+    QueryTriples,
+    RdfFormat,
+    Triple,
+)
 
 QueryResult = QuerySolutions | QueryBoolean | QueryTriples
 
 
 class StoreError(Exception):
     """The store could not do what was asked (bad query, I/O error…)."""
+
+
+class QueryTimeout(StoreError):
+    """A query ran past its time limit and was stopped (nothing of its answer is kept)."""
+
+    def __init__(self, seconds: float, reason: str | None = None):
+        super().__init__(reason or f"the query was stopped after its time limit of {seconds:g} s")
+        self.seconds = seconds
+
+
+class ResultTooLarge(StoreError):
+    """A query's answer passed a result limit: `limit` is "rows" or "bytes", `value` the limit.
+
+    Raised instead of truncating, so that a client never takes part of an answer
+    for all of it (CSV and TSV have no place to say "truncated").
+    """
+
+    def __init__(self, limit: str, value: int):
+        unit = "rows" if limit == "rows" else "bytes"
+        super().__init__(f"the answer has more than {value:,} {unit}, this service's limit")
+        self.limit = limit
+        self.value = value
+
+
+@dataclass(frozen=True)
+class SerializedResult:
+    """A query's answer already written: `kind` is "solutions", "boolean" or "triples";
+    `data` is None when the caller gave no format for that kind."""
+
+    kind: str
+    data: bytes | None
+
+
+_in_process = ContextVar("alliance_store_in_process", default=False)
+
+
+@contextmanager
+def unbounded() -> Iterator[None]:
+    """Queries in this block are the service's own whole-store work (dumps): backends that
+    isolate or time-limit clients' queries run them directly, without a limit."""
+    token = _in_process.set(True)
+    try:
+        yield
+    finally:
+        _in_process.reset(token)
+
+
+def in_process_only() -> bool:
+    """Whether the current code runs inside `unbounded()`."""
+    return _in_process.get()
 
 
 class GraphWriter(ABC):
@@ -61,6 +121,49 @@ class GraphStore(ABC):
         Raises StoreError with the parser's message on a malformed query.
         """
 
+    def query_serialized(
+        self,
+        sparql: str,
+        *,
+        results_format: QueryResultsFormat | None,
+        graph_format: RdfFormat | None,
+        timeout: float | None = None,
+        max_rows: int | None = None,
+        max_bytes: int | None = None,
+        prefixes: dict[str, str] | None = None,
+        union_default_graph: bool = True,
+        default_graphs: list[NamedNode] | None = None,
+        named_graphs: list[NamedNode] | None = None,
+    ) -> SerializedResult:
+        """Run a query and write its answer: solutions and booleans in `results_format`,
+        graphs in `graph_format` (with `prefixes` where the format has them).
+
+        One call for the SPARQL endpoint, so that a backend can produce the bytes
+        where the query runs (a query process, a remote server). Past `max_rows`
+        rows (or triples) or `max_bytes` bytes it raises ResultTooLarge; past
+        `timeout` seconds (None: the store's default) QueryTimeout, where the backend
+        can stop a query. This default runs in this process and cannot: pyoxigraph
+        has no cancellation (see alliance.store.isolated).
+        """
+        from alliance.store.limits import serialize_result
+
+        result = self.query(
+            sparql,
+            union_default_graph=union_default_graph,
+            default_graphs=default_graphs,
+            named_graphs=named_graphs,
+        )
+        kind, data = serialize_result(
+            result,
+            results_format=results_format,
+            graph_format=graph_format,
+            boolean_format=results_format,
+            max_rows=max_rows,
+            max_bytes=max_bytes,
+            prefixes=prefixes,
+        )
+        return SerializedResult(kind, data)
+
     @abstractmethod
     def graphs(self) -> list[NamedNode]:
         """The published named graphs (staging graphs excluded)."""
@@ -85,6 +188,15 @@ class GraphStore(ABC):
     @abstractmethod
     def dump(self, out: IO[bytes], mime_type: str = "application/n-quads") -> None:
         """Write every published quad in a dataset format (N-Quads, TriG)."""
+
+    def version(self) -> str | None:
+        """A short name for the published content that changes whenever it does, or None.
+
+        Caches of derived files (dumps, VoID) key on it, so it must be cheap: the embedded
+        store answers its generation, the remote one a marker that every publish rewrites.
+        None: unknown, the caller must work it out from the content (see server/cache.py).
+        """
+        return None
 
     def close(self) -> None:  # noqa: B027 - optional for implementations
         """Release the store (flush on-disk buffers)."""

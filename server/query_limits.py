@@ -1,0 +1,82 @@
+"""What a client is told when its query meets one of the server's limits.
+
+The limits (flags of `alliance serve`, fields of Settings):
+
+* **time** (`--query-timeout`, 30 s): the query is stopped (its query process is
+  killed and replaced, see alliance.store.isolated) and the answer is **503
+  Service Unavailable**, as Fuseki answers a timed-out query: the server would
+  not finish this query now, and the body says which limit and how to ask for less.
+  Never a 200 with a truncated body.
+* **result size** (`--max-rows`, 100,000 rows or triples; `--max-result-bytes`,
+  100 MB): the answer is **422 Unprocessable Content** with a plain-text message
+  naming the limit and an `Alliance-Result-Limit: rows=100000` (or `bytes=…`)
+  header. An error rather than a truncated answer with a flag, because CSV, TSV
+  and N-Triples have no place for a flag and a client would take part of the
+  answer for all of it; 422 rather than 400 so that clients can tell "ask for
+  less" from "malformed query".
+* **request body** (Settings.max_body, 10 MiB): **413 Content Too Large**, in
+  plain text, naming the limit.
+
+The SPARQL endpoint answers with these texts itself (sparql.py); `register`
+gives every other page (linked data, named-query API, site) the same answers.
+"""
+
+from __future__ import annotations
+
+from flask import Flask, Response
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from alliance.server.sparql_errors import plain_text
+from alliance.store.base import QueryTimeout, ResultTooLarge
+
+TIMEOUT_STATUS = 503
+TOO_LARGE_STATUS = 422
+#: The header naming the result limit an answer passed.
+LIMIT_HEADER = "Alliance-Result-Limit"
+
+
+def timeout_message(exc: QueryTimeout) -> str:
+    what = str(exc)
+    return (
+        f"{what[:1].upper()}{what[1:]}: this server gives one query at most "
+        f"{exc.seconds:g} s (alliance serve --query-timeout). Ask for less: add a LIMIT, "
+        "bind more of the patterns' subjects, predicates or objects, and avoid ORDER BY, "
+        "GROUP BY or DISTINCT over large intermediate results."
+    )
+
+
+def too_large_message(exc: ResultTooLarge) -> str:
+    flag = "--max-rows" if exc.limit == "rows" else "--max-result-bytes"
+    return (
+        f"The answer was not sent: {exc} (alliance serve {flag}), and a truncated "
+        "answer would look complete. Ask for less: add a LIMIT (with OFFSET to page through), "
+        "select fewer variables or narrow the patterns."
+    )
+
+
+def too_large_headers(exc: ResultTooLarge) -> dict[str, str]:
+    return {LIMIT_HEADER: f"{exc.limit}={exc.value}"}
+
+
+def body_too_large_message(limit: int | None) -> str:
+    size = f" ({limit:,} bytes)" if limit else ""
+    return (
+        f"The request body is larger than this server accepts{size}. Send the query "
+        "text itself (application/sparql-query or a form field), without large inline data."
+    )
+
+
+def register(app: Flask) -> None:
+    """Plain-text answers for the limits, for every page that has no handler of its own."""
+
+    @app.errorhandler(QueryTimeout)
+    def query_timeout(exc: QueryTimeout) -> Response:
+        return plain_text(timeout_message(exc), TIMEOUT_STATUS)
+
+    @app.errorhandler(ResultTooLarge)
+    def result_too_large(exc: ResultTooLarge) -> Response:
+        return plain_text(too_large_message(exc), TOO_LARGE_STATUS, too_large_headers(exc))
+
+    @app.errorhandler(RequestEntityTooLarge)
+    def body_too_large(exc: RequestEntityTooLarge) -> Response:
+        return plain_text(body_too_large_message(app.config.get("MAX_CONTENT_LENGTH")), 413)
