@@ -140,6 +140,7 @@ def query_operation(query: NamedQuery) -> Schema:
         },
         "400": {"$ref": "#/components/responses/BadParameter"},
         "406": {"$ref": "#/components/responses/NotAcceptable"},
+        "429": {"$ref": "#/components/responses/TooManyRequests"},
     }
     return {
         "get": {
@@ -273,6 +274,14 @@ COMPONENTS: Schema = {
         ),
         "NotAcceptable": error_response("No format the client accepts can be written."),
         "NotFound": error_response("No query has this name."),
+        "TooManyRequests": {
+            "description": "The client sent more requests a minute than the server's rate "
+            "limit (`alliance serve --rate-limit`); Retry-After says when to try again.",
+            "headers": {
+                "Retry-After": {"description": "Seconds to wait.", "schema": {"type": "integer"}}
+            },
+            "content": {"text/plain": {"schema": {"type": "string"}}},
+        },
     },
 }
 
@@ -323,6 +332,7 @@ def openapi_document(queries: dict[str, NamedQuery], server_url: str) -> Schema:
                 "400": {"$ref": "#/components/responses/BadParameter"},
                 "404": {"$ref": "#/components/responses/NotFound"},
                 "406": {"$ref": "#/components/responses/NotAcceptable"},
+                "429": {"$ref": "#/components/responses/TooManyRequests"},
             },
         }
     }

@@ -22,6 +22,7 @@ from flask import Response, render_template, request, url_for
 from pyoxigraph import BlankNode, Literal, NamedNode, QueryBoolean, QuerySolutions
 
 from alliance.namespaces import PREFIXES, XSD
+from alliance.server import security_headers
 from alliance.server.app import current_settings
 from alliance.store.base import QueryResult
 
@@ -185,6 +186,10 @@ def query_page() -> Response:
     chosen = request.args.get("example")
     known = examples()
     text = next((e.sparql for e in known if e.name == chosen), BUILT_IN[0].sparql)
+    # The page's Content-Security-Policy admits YASGUI's two pinned files, and only them.
+    security_headers.allow("script-src", YASGUI_JS[0])
+    # YASGUI's table plugin writes <style> elements at run time (see security_headers.py).
+    security_headers.allow("style-src", YASGUI_CSS[0], "'unsafe-inline'")
     html = render_template(
         "sparql.html",
         form=form_state(query=text),

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import logging
+import re
 from collections.abc import Callable, Iterable
 from urllib.parse import quote
 
@@ -44,6 +45,7 @@ from alliance.server.responses import (
     rdf_response,
     serialise,
 )
+from alliance.server.security_headers import csp_nonce
 from alliance.store.base import GraphStore
 
 log = logging.getLogger(__name__)
@@ -172,16 +174,27 @@ def home() -> Response:
 
 
 def _nav_bar() -> str:
-    """Our site links, put at the top of pyLODE's page (fixed text, the root escaped)."""
+    """Our site links, put at the top of pyLODE's page (fixed text, the root escaped).
+
+    Styled by a <style> element with the request's CSP nonce: the policy admits no
+    style attributes.
+    """
     root = escape(request.script_root)
     links = [("/", "Home"), ("/sparql", "Query"), ("/vocab", "Vocabularies"), ("/dumps", "Dumps")]
-    items = " · ".join(
-        f'<a style="color:#dfe7f3" href="{root}{path}">{name}</a>' for path, name in links
-    )
+    items = " · ".join(f'<a href="{root}{path}">{name}</a>' for path, name in links)
     return (
-        '<nav style="padding:0.5rem 1rem;background:#1d2430;font-family:sans-serif;color:#fff">'
-        f"<strong>Alliance</strong> · {items}</nav>"
+        f'<style nonce="{csp_nonce()}">nav.alliance-nav {{ padding: 0.5rem 1rem;'
+        " background: #1d2430; font-family: sans-serif; color: #fff; }"
+        " nav.alliance-nav a { color: #dfe7f3; }</style>"
+        f'<nav class="alliance-nav"><strong>Alliance</strong> · {items}</nav>'
     )
+
+
+def _with_nonces(html: str) -> str:
+    """pyLODE's page with this request's CSP nonce on its inline <style> and <script> elements."""
+    nonce = csp_nonce()
+    html = re.sub(r"<style(?=[\s>])", f'<style nonce="{nonce}"', html)
+    return re.sub(r"<script(?=[\s>])", f'<script nonce="{nonce}"', html)
 
 
 @blueprint.get("/ontology")
@@ -203,7 +216,7 @@ def ontology(suffix: str | None = None) -> Response:
         )
     html = ontology_doc.pylode_html()
     if html is not None:
-        html = html.replace("<body>", "<body>" + _nav_bar(), 1)
+        html = _with_nonces(html).replace("<body>", "<body>" + _nav_bar(), 1)
         response = Response(html, content_type="text/html; charset=utf-8")
     else:
         response = Response(

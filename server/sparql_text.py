@@ -19,6 +19,12 @@ prefixed names) and treats every other run of word characters containing the
 keyword as the keyword. Its errors are refusals of harmless text (a prefix named
 `myservice:`), never acceptance of a call.
 
+Codepoint escapes: the SPARQL specification (§19.2) replaces `\\u0053`-style
+escapes in the whole text before parsing, so `\\u0053ERVICE` is SERVICE there (and
+in rdflib's parser); Oxigraph 0.5 applies them only inside IRIs and strings, where
+they hide nothing from this scan. The scan reads both views, the raw text and the
+unescaped one, and a keyword seen in either counts.
+
 The scan is linear in the text (the endpoint takes bodies of megabytes): IRIs,
 strings and comments are blanked by one regular expression, and only the runs of
 name characters that spell the keyword are looked at closely.
@@ -136,16 +142,50 @@ def _keyword_runs(code: str, keyword: str) -> list[list[str]]:
     return [_run_words(run) for run in _RUNS.findall(code) if keyword in run]
 
 
+_CODEPOINT = re.compile(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})")
+
+
+def _codepoint(match: re.Match[str]) -> str:
+    value = int(match.group(1) or match.group(2), 16)
+    return chr(value) if value <= 0x10FFFF else match.group()
+
+
+def unescape_codepoints(text: str) -> str:
+    """The text with its `\\uXXXX` / `\\UXXXXXXXX` escapes replaced, as SPARQL §19.2 reads it."""
+    return _CODEPOINT.sub(_codepoint, text) if "\\" in text else text
+
+
+def has_codepoint_escapes(text: str) -> bool:
+    return _CODEPOINT.search(text) is not None
+
+
+def _views(text: str) -> list[str]:
+    """The text as Oxigraph reads it, and as the specification (and rdflib) read it."""
+    unescaped = unescape_codepoints(text)
+    return [text] if unescaped == text else [text, unescaped]
+
+
+def keyword_count(text: str, keyword: str) -> int:
+    """How many times `keyword` may be read as a keyword, in the view that reads it most."""
+    return max(
+        sum(word.count(keyword) for words in _keyword_runs(_code(view), keyword) for word in words)
+        for view in _views(text)
+    )
+
+
+def has_word(text: str, keyword: str) -> bool:
+    """Whether `keyword` (upper case) may be read as a keyword of the text, in either view."""
+    return keyword_count(text, keyword) > 0
+
+
 def forbidden_operation(text: str, *, update: bool = False) -> str | None:
     """The name of the first operation this endpoint refuses to run, if the text has one.
 
     SERVICE in queries and updates; LOAD in updates as well.
     """
-    code = _code(text)
     for keyword in ("SERVICE", "LOAD") if update else ("SERVICE",):
-        for words in _keyword_runs(code, keyword):
-            if any(keyword in word for word in words):
-                return keyword
+        if has_word(text, keyword):
+            return keyword
     return None
 
 

@@ -1,9 +1,10 @@
-"""SPARQL 1.1 Update at /sparql/update: only with a write token, atomically, without LOAD.
+"""SPARQL 1.1 Update at /sparql/update: only with a write token, atomically, LOAD only if listed.
 
 The route exists only when the server has a write token (see write_access.py).
 The protocol's using-graph-uri / using-named-graph-uri become USING clauses.
 An update is checked before it touches the store: LOAD and SERVICE are refused
-(they would make the server fetch arbitrary URLs), and its syntax is checked by
+unless their targets are listed (they make the server fetch URLs, see outbound.py),
+and its syntax is checked by
 Oxigraph on an empty in-memory store so that a malformed update gets the
 parser's message. It then runs inside one store writer, so readers see all of
 it or nothing. Relative IRIs resolve against the endpoint's URL, the
@@ -16,8 +17,11 @@ from flask import Blueprint, Response, request
 from pyoxigraph import NamedNode, Store
 from werkzeug.datastructures import CombinedMultiDict
 
+from alliance.server import outbound
+from alliance.server.app import current_settings
+from alliance.server.input_guards import check_sparql_nesting
 from alliance.server.sparql_errors import ProtocolError, no_content
-from alliance.server.sparql_text import forbidden_operation, with_using
+from alliance.server.sparql_text import has_word, with_using
 from alliance.server.write_access import check_write_access, writing
 from alliance.store import StoreError
 
@@ -85,11 +89,15 @@ def check_syntax(text: str, base: str) -> None:
 def update() -> Response:
     check_write_access()
     text = read_update()
-    forbidden = forbidden_operation(text, update=True)
-    if forbidden:
-        raise ProtocolError(400, f"{forbidden} is disabled on this endpoint.")
+    check_sparql_nesting(text, "update")
+    settings = current_settings()
+    try:  # LOAD and SERVICE would make the server fetch URLs: only listed ones
+        outbound.check_update(text, settings.service_allow, settings.load_allow)
+    except outbound.Refused as exc:
+        raise ProtocolError(400, str(exc)) from None
     base = NamedNode(request.base_url)  # str() is its validated N-Triples form
-    check_syntax(text, base.value)
+    if not (has_word(text, "LOAD") or has_word(text, "SERVICE")):  # a listed one: fetch once
+        check_syntax(text, base.value)
     try:
         with writing() as writer:
             writer.update(f"BASE {base}\n{text}")

@@ -6,7 +6,13 @@ import time
 
 import pytest
 
-from alliance.server.sparql_text import declares_dataset, forbidden_operation, with_using
+from alliance.server.sparql_text import (
+    declares_dataset,
+    forbidden_operation,
+    keyword_count,
+    unescape_codepoints,
+    with_using,
+)
 
 # Each of these calls a service in Oxigraph 0.5 (its grammar needs no word boundary).
 CALLS = [
@@ -23,6 +29,11 @@ CALLS = [
     "SELECT * { ?s ?p ?o SERVICE SILENT ?service {} }",
     # a backslash-escaped '#' in a name starts no comment
     "PREFIX ex: <http://e/> SELECT * { ?s ex:a\\#b ?o SERVICE <http://x/> {} }",
+    # codepoint escapes: the specification (and rdflib) unescape the whole text first
+    "SELECT * { \\u0053ERVICE <http://x/> {} }",
+    "SELECT * { SERVIC\\u0045 <http://x/> {} }",
+    "SELECT * { \\U00000073ervice <http://x/> {} }",
+    "SELECT * { ?s ?p ?o # \\u000a SERVICE <http://x/> {} }",
 ]
 # None of these does: the word is inside a token that Oxigraph reads greedily.
 NOT_CALLS = [
@@ -46,6 +57,13 @@ def test_service_calls_are_found(text):
 @pytest.mark.parametrize("text", NOT_CALLS)
 def test_service_words_that_call_nothing(text):
     assert forbidden_operation(text) is None
+
+
+def test_keyword_counts_and_escapes():
+    assert keyword_count("SELECT * { SERVICE <a> {} service<b> {} }", "SERVICE") == 2
+    assert keyword_count('SELECT * { ?s ?p "SERVICE" }', "SERVICE") == 0
+    assert unescape_codepoints("\\u0053\\U0001F600\\UFFFFFFFF") == "S\U0001f600\\UFFFFFFFF"
+    assert forbidden_operation("\\u004cOAD <http://x/>", update=True) == "LOAD"
 
 
 def test_load_only_matters_in_updates():
