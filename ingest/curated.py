@@ -352,6 +352,15 @@ def decode(path: Path, raw: bytes) -> tuple[str, Problem | None]:
     A badly encoded file is still decoded (with replacement characters) so that its ids stay
     known: one wrong byte then yields one problem, not one per row referring to that table.
     """
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        # UTF-16 ("Unicode text" in a spreadsheet): read as UTF-8 it would give one garbled
+        # problem per column and row; say it once, and read it anyway to keep its ids known.
+        message = (
+            "the file is UTF-16 (it starts with a UTF-16 byte-order mark), not UTF-8; "
+            "save the file as UTF-8 (CSV UTF-8 in a spreadsheet)"
+        )
+        problem = Problem(file=path.name, row=1, line=1, message=message)
+        return raw.decode("utf-16", errors="replace"), problem
     bom = 3 if raw.startswith(b"\xef\xbb\xbf") else 0  # spreadsheets often write one
     try:
         return raw[bom:].decode("utf-8"), None

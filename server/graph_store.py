@@ -28,6 +28,7 @@ from pyoxigraph import DefaultGraph, NamedNode, RdfFormat, Triple, parse, serial
 
 from alliance.namespaces import PREFIXES
 from alliance.server.app import current_store
+from alliance.server.input_guards import check_rdf_nesting
 from alliance.server.negotiation import GRAPHS, Choice, NotAcceptable, negotiate
 from alliance.server.sparql_errors import ProtocolError, no_content
 from alliance.server.write_access import check_write_access, writing
@@ -110,6 +111,7 @@ def body_triples(target: Target) -> list[Triple]:
             415, f"Unsupported media type {media_type or '(none)'!r} for an RDF graph."
         )
     base = target.value if isinstance(target, NamedNode) else request.base_url
+    check_rdf_nesting(request.get_data(), media_type)
     try:
         return [
             quad.triple

@@ -22,6 +22,8 @@ from pyoxigraph import RdfFormat, parse
 
 from alliance.ingest.source import Problem
 from alliance.namespaces import ID
+from alliance.server.input_guards import check_rdf_nesting
+from alliance.server.sparql_errors import ProtocolError
 from alliance.shapes.inputs import Loaded
 
 log = logging.getLogger(__name__)
@@ -142,6 +144,10 @@ def _load_rdf(posted: Posted) -> Loaded:
     from alliance.ingest.rdf_files import _location
 
     assert posted.syntax.format is not None
+    try:
+        check_rdf_nesting(posted.data, posted.syntax.media_types[0], "document")
+    except ProtocolError as exc:
+        raise InputError(400, exc.message) from None
     try:
         quads = list(parse(posted.data, format=posted.syntax.format, base_iri=ID))
     except SyntaxError as exc:

@@ -1,0 +1,1 @@
+DELETE DATA { _:b <http://example.org/b> <http://example.org/c> }

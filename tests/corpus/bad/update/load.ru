@@ -1,0 +1,1 @@
+LOAD <http://example.org/data.ttl> INTO GRAPH <http://example.org/g>

@@ -1,0 +1,3 @@
+INSERT DATA {
+  <http://example.org/a> <http://example.org/b>
+}

@@ -1,0 +1,2 @@
+INSERT DATA { <http://example.org/a> <http://example.org/b> <http://example.org/c> } ;
+INSERT DATA { <http://example.org/a> <http://example.org/b> oops }

@@ -1,0 +1,1 @@
+INSERT DATA { ?s <http://example.org/b> <http://example.org/c> }
