@@ -28,12 +28,14 @@ from werkzeug.routing import BaseConverter
 from alliance.queries import NamedQuery, ParameterError, QueryFileError, named_queries
 from alliance.queries.output import plain_value
 from alliance.queries.parameters import Term
-from alliance.server import api_openapi
+from alliance.server import api_openapi, query_limits
 from alliance.server.app import current_settings, current_store
 from alliance.server.cache import memoised
 from alliance.server.negotiation import ALIASES, HTML, RESULTS, Choice, NotAcceptable, negotiate
+from alliance.server.observability import timed_query
 from alliance.server.resource_view import Display
 from alliance.store import StoreError
+from alliance.store.base import QueryTimeout, ResultTooLarge
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -252,11 +254,26 @@ def run_query(name: str) -> Response:
     return Response(body, content_type=f"{media}; charset=utf-8" if media in TEXTUAL else media)
 
 
+@timed_query("api")
 def evaluate(query: NamedQuery, terms: dict[str, Term]) -> QuerySolutions:
     """The solutions of `query` with `terms` bound by the engine."""
     started = time.perf_counter()
     try:
         result = current_store().query(query.sparql(), substitutions=dict(terms))
+    except QueryTimeout as exc:
+        raise ApiError(
+            query_limits.TIMEOUT_STATUS,
+            f"the query {query.name!r} ran past the time limit",
+            query=query.name,
+            reason=query_limits.timeout_message(exc),
+        ) from None
+    except ResultTooLarge as exc:
+        raise ApiError(
+            query_limits.TOO_LARGE_STATUS,
+            f"the answer of {query.name!r} is over a result limit",
+            query=query.name,
+            reason=query_limits.too_large_message(exc),
+        ) from None
     except (StoreError, RuntimeError, ValueError) as exc:
         log.exception("named query %s failed", query.name)
         raise ApiError(
@@ -268,11 +285,13 @@ def evaluate(query: NamedQuery, terms: dict[str, Term]) -> QuerySolutions:
     return result
 
 
+@timed_query("api")  # reading the rows is when the engine evaluates
 def plain_rows(result: QuerySolutions) -> tuple[list[str], list[dict[str, object]]]:
     columns = [v.value for v in result.variables]
     return columns, [{c: plain_value(solution[c]) for c in columns} for solution in result]
 
 
+@timed_query("api")
 def answer_body(
     query: NamedQuery, terms: dict[str, Term], values: dict[str, object], choice: Choice
 ) -> bytes:

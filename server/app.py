@@ -6,6 +6,7 @@ import logging
 
 from flask import Flask, Response
 
+from alliance.server import rate_limit, security_headers
 from alliance.server.settings import Settings
 from alliance.store import GraphStore, open_store
 
@@ -27,10 +28,35 @@ def create_app(settings: Settings | None = None, store: GraphStore | None = None
     app.extensions["alliance.settings"] = settings
     # Read-only unless writes are enabled: nothing else may change the store.
     writable = settings.write_token is not None
-    app.extensions["alliance.store"] = store or open_store(settings.store, read_only=not writable)
+    if store is None:
+        from alliance.store.isolated import isolate
 
-    from alliance.server import api, linked_data, site, sparql, validation
+        # Queries in child processes, so that one over --query-timeout can be stopped.
+        store = isolate(
+            open_store(settings.store, read_only=not writable, **settings.store_access()),
+            processes=settings.query_processes,
+            timeout=settings.query_timeout,
+            max_bytes=settings.max_result_bytes,
+        )
+    app.extensions["alliance.store"] = store
 
+    from alliance.server import (
+        api,
+        linked_data,
+        observability,
+        query_limits,
+        site,
+        sparql,
+        validation,
+    )
+
+    # First, so that its after-request hook (access log, metrics) sees the final answer.
+    observability.install(app)
+    # Client addresses (--trust-proxy) and the per-client limit, before any costly work.
+    rate_limit.init_app(app, settings)
+    # CSP, nosniff, Referrer-Policy, framing: on every answer, errors and 429s included.
+    security_headers.init_app(app)
+    query_limits.register(app)  # 503, 422 and 413 in plain text, for pages without their own
     app.register_blueprint(sparql.blueprint)
     app.register_blueprint(linked_data.blueprint)
     app.register_blueprint(site.blueprint)

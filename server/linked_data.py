@@ -20,6 +20,7 @@ from alliance.server.app import current_settings, current_store
 from alliance.server.cache import memoised
 from alliance.server.describe import Queryable, Statement
 from alliance.server.negotiation import GRAPHS, HTML, SUFFIXES, NotAcceptable, negotiate
+from alliance.server.observability import timed_query
 from alliance.server.resource_view import Alternate, Display, Shown, build_page
 from alliance.server.responses import (
     RDF_PREFIXES,
@@ -127,6 +128,7 @@ def index() -> Response:
 
 
 @blueprint.get("/id/<path:rest>")
+@timed_query("resource")  # the page is built from many small queries, read as they run
 def resource(rest: str) -> Response:
     settings = current_settings()
     store = current_store()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from alliance.namespaces import ID
 
@@ -11,15 +11,45 @@ DEFAULT_BASE = ID  # https://w3id.org/alliance/id/
 
 @dataclass(frozen=True)
 class Settings:
-    #: folder of the embedded store
+    #: folder of the embedded store, or the query endpoint of a remote one
     store: str | None = None
+    #: a remote store's update and Graph Store Protocol endpoints, and its credentials
+    store_update: str | None = None
+    store_gsp: str | None = None
+    store_user: str | None = None
+    store_password: str | None = field(default=None, repr=False)
     #: public base of minted IRIs; pages answer under /id/ whatever the base
     base: str = DEFAULT_BASE
     #: token for /sparql/update and /store; None disables both
     write_token: str | None = None
-    #: seconds a query may run (enforced by the query runner)
+    #: seconds a query may run; enforced only with query_processes (see store/isolated.py)
     query_timeout: float = 30.0
     #: largest request body accepted, in bytes
     max_body: int = 10 * 1024 * 1024
-    #: most rows a SELECT answer may hold
+    #: most rows (or triples) a /sparql answer may hold; over it: 422 (see query_limits.py)
     max_rows: int = 100_000
+    #: most bytes a /sparql answer may hold; over it: 422
+    max_result_bytes: int = 100 * 1000 * 1000
+    #: query processes per server process; 0 runs queries in the serving process itself,
+    #: without the time limit (the Flask test client, `flask run`)
+    query_processes: int = 0
+    #: SERVICE endpoints queries may call (see outbound.py); empty: SERVICE is refused
+    service_allow: tuple[str, ...] = ()
+    #: sources LOAD may fetch in /sparql/update; empty: LOAD is refused
+    load_allow: tuple[str, ...] = ()
+    #: costly requests per minute per client (see rate_limit.py); 0: no limit. `alliance
+    #: serve` sets 600 by default; an app built in-process has no limit unless given one.
+    rate_limit: int = 0
+    #: file shared by the workers for the rate limit; None: counted in this process only
+    rate_limit_file: str | None = None
+    #: proxies in front whose X-Forwarded-For / -Proto are believed (0: none)
+    trust_proxy: int = 0
+
+    def store_access(self) -> dict[str, str | None]:
+        """The remote store's endpoints and credentials, as `open_store` keywords."""
+        return {
+            "update": self.store_update,
+            "gsp": self.store_gsp,
+            "user": self.store_user,
+            "password": self.store_password,
+        }

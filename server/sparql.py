@@ -12,31 +12,50 @@ source), which is what users expect from `SELECT * { ?s ?p ?o }`. The standard
 FROM NAMED set it explicitly; our `default-graph=plain` parameter gives the plain
 default graph, as the W3C tests expect.
 
+Answers in a W3C format are written by the store itself (`query_serialized`: in
+a query process for the embedded store), under the time and result limits of
+query_limits.py: 503 past --query-timeout, 422 past --max-rows or
+--max-result-bytes, never a truncated 200. HTML tables go the long way (a result
+object, then the page).
+
 Updates are refused here (they go to /sparql/update, see sparql_update.py), and
-so is SERVICE, which would make the server fetch arbitrary URLs.
+so is SERVICE, which would make the server fetch URLs, unless the operator lists
+its endpoint (see outbound.py).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from flask import Blueprint, Response, request
 from pyoxigraph import NamedNode, QueryTriples, RdfFormat, serialize
 from werkzeug.datastructures import CombinedMultiDict, MultiDict
 
 from alliance.namespaces import PREFIXES
-from alliance.server import graph_store, query_page, service_description, sparql_update
-from alliance.server.app import current_store
+from alliance.server import (
+    graph_store,
+    outbound,
+    query_limits,
+    query_page,
+    service_description,
+    sparql_update,
+)
+from alliance.server.app import current_settings, current_store
+from alliance.server.input_guards import check_sparql_nesting, check_utf8_parameters
 from alliance.server.negotiation import GRAPHS, HTML, RESULTS, Choice, NotAcceptable, negotiate
+from alliance.server.observability import timed_query
 from alliance.server.sparql_errors import ProtocolError, no_content
-from alliance.server.sparql_text import declares_dataset, forbidden_operation
+from alliance.server.sparql_text import declares_dataset
 from alliance.store import StoreError
-from alliance.store.base import QueryResult
+from alliance.store.base import QueryResult, QueryTimeout, ResultTooLarge, SerializedResult
 
 log = logging.getLogger(__name__)
 
 blueprint = Blueprint("sparql", __name__)
+T = TypeVar("T")
 
 FORM = "application/x-www-form-urlencoded"
 QUERY_BODY = "application/sparql-query"
@@ -103,6 +122,9 @@ def format_values(params: MultiDict) -> list[str]:
 
 def read_request() -> QueryRequest | None:
     """The query request this HTTP request makes (None: no query, show the service)."""
+    check_utf8_parameters(request.query_string)
+    if request.method == "POST" and request.mimetype == FORM:
+        check_utf8_parameters(request.get_data(), "form")
     args = request.args
     params: MultiDict = args
     if request.method == "POST":
@@ -132,6 +154,7 @@ def read_request() -> QueryRequest | None:
             return None
     if len(queries) > 1:
         raise ProtocolError(400, "Send one query per request (several 'query' values given).")
+    check_sparql_nesting(queries[0])
     modes = params.getlist("default-graph")
     if any(mode not in DEFAULT_GRAPH_MODES for mode in modes):
         raise ProtocolError(400, "default-graph must be 'union' (the default) or 'plain'.")
@@ -179,25 +202,57 @@ def choose(choices: list[Choice], formats: list[str], *, graph: bool) -> Choice:
     raise failure
 
 
+@timed_query("sparql")
 def run(parsed: QueryRequest) -> QueryResult:
     """Run the query on the dataset the request names (see the module docstring)."""
-    forbidden = forbidden_operation(parsed.query)
-    if forbidden:
-        raise ProtocolError(400, f"{forbidden} is disabled on this endpoint.")
+    store = current_store()
+    return evaluate(parsed, lambda text, dataset: store.query(text, **dataset))
+
+
+@timed_query("sparql")
+def run_serialized(
+    parsed: QueryRequest, results: Choice | None, graph: Choice | None
+) -> SerializedResult:
+    """Run the query and have the store write the answer, under the server's limits."""
+    store, settings = current_store(), current_settings()
+
+    def ask(text: str, dataset: dict[str, object]) -> SerializedResult:
+        return store.query_serialized(
+            text,
+            results_format=results.format if results else None,  # type: ignore[arg-type]
+            graph_format=graph.format if graph else None,  # type: ignore[arg-type]
+            prefixes=prefixes_for(graph) if graph else None,
+            timeout=settings.query_timeout,
+            max_rows=settings.max_rows or None,
+            max_bytes=settings.max_result_bytes or None,
+            **dataset,  # type: ignore[arg-type]
+        )
+
+    return evaluate(parsed, ask)
+
+
+def evaluate(parsed: QueryRequest, ask: Callable[[str, dict[str, object]], T]) -> T:
+    """`ask(text, dataset)` for the request's query, its checks and failures made protocol
+    errors."""
+    try:  # SERVICE would make the server fetch URLs: only listed ones (see outbound.py)
+        outbound.check_query(parsed.query, current_settings().service_allow)
+    except outbound.Refused as exc:
+        raise ProtocolError(400, str(exc)) from None
     dataset: dict[str, object] = {}
     if parsed.protocol_dataset:
         dataset = {"default_graphs": parsed.default_graphs, "named_graphs": parsed.named_graphs}
-    union = not parsed.plain and not declares_dataset(parsed.query)
-    store = current_store()
+    dataset["union_default_graph"] = not parsed.plain and not declares_dataset(parsed.query)
     try:
-        return store.query(parsed.query, union_default_graph=union, **dataset)
+        return ask(parsed.query, dataset)
     except StoreError as exc:
         if isinstance(exc.__cause__, SyntaxError):
             # Relative IRIs resolve against the endpoint, the protocol's "service-defined
             # base"; tried only after a failure, so that error positions stay the client's.
             based = f"BASE {NamedNode(request.base_url)}\n{parsed.query}"
             try:
-                return store.query(based, union_default_graph=union, **dataset)
+                return ask(based, dataset)
+            except (QueryTimeout, ResultTooLarge) as again:
+                raise query_failure(again) from again
             except StoreError:
                 pass  # the client's own text is what the message must be about
             except RuntimeError as again:
@@ -212,6 +267,14 @@ def evaluation_failure(exc: Exception) -> ProtocolError:
 
 
 def query_failure(exc: Exception) -> ProtocolError:
+    if isinstance(exc, QueryTimeout):
+        return ProtocolError(query_limits.TIMEOUT_STATUS, query_limits.timeout_message(exc))
+    if isinstance(exc, ResultTooLarge):
+        return ProtocolError(
+            query_limits.TOO_LARGE_STATUS,
+            query_limits.too_large_message(exc),
+            query_limits.too_large_headers(exc),
+        )
     cause = exc.__cause__ if isinstance(exc, StoreError) else exc
     if isinstance(cause, SyntaxError):
         return ProtocolError(400, f"Malformed query: {exc}")
@@ -222,6 +285,32 @@ def query_failure(exc: Exception) -> ProtocolError:
 
 
 def answer(parsed: QueryRequest) -> Response:
+    """The answer in the negotiated format, written by the store (see query_serialized);
+    HTML tables, and negotiations that pick HTML for one kind of result, go the long way."""
+    results, results_refusal = negotiated([*RESULTS, HTML], parsed.formats, graph=False)
+    graph, graph_refusal = negotiated([*GRAPHS, HTML], parsed.formats, graph=True)
+    if HTML in (results, graph) or (results is None and graph is None):
+        return answer_with_result(parsed)
+    written = run_serialized(parsed, results, graph)
+    choice, refusal = (
+        (graph, graph_refusal) if written.kind == "triples" else (results, results_refusal)
+    )
+    if choice is None or written.data is None:
+        raise ProtocolError(406, str(refusal)) from None
+    return Response(written.data, content_type=content_type(choice.media_type))
+
+
+def negotiated(
+    choices: list[Choice], formats: list[str], *, graph: bool
+) -> tuple[Choice | None, NotAcceptable | None]:
+    try:
+        return choose(choices, formats, graph=graph), None
+    except NotAcceptable as exc:
+        return None, exc
+
+
+@timed_query("sparql")  # the results are read (evaluated) while writing the answer
+def answer_with_result(parsed: QueryRequest) -> Response:
     result = run(parsed)
     graph = isinstance(result, QueryTriples)
     try:
