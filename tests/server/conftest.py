@@ -1,11 +1,12 @@
-"""Two real servers for the session: the bundled store read-only, and an empty writable one."""
+"""Two real servers for the session (the bundled store read-only, and an empty writable one),
+and headless Chromium for the browser tests."""
 
 from __future__ import annotations
 
 import importlib.util
 import secrets
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
 
@@ -25,6 +26,7 @@ def load_module(name: str, path: Path) -> ModuleType:
 
 
 live = load_module("alliance_tests_live", Path(__file__).with_name("live.py"))
+chromium = load_module("alliance_tests_chromium", Path(__file__).with_name("chromium.py"))
 
 
 @pytest.fixture(scope="session")
@@ -44,3 +46,25 @@ def write_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
     running = live.start_server(store_dir, logs / "writable.log", token=secrets.token_urlsafe(16))
     yield running
     running.stop()
+
+
+@pytest.fixture(scope="session")
+def start_chromium(tmp_path_factory: pytest.TempPathFactory) -> Callable:
+    """Start a headless Chromium (extra flags as arguments) with a fresh profile; the caller
+    quits it. Skips, with the reason, when Chromium, its driver or selenium is missing."""
+    reason = chromium.missing()
+    if reason is not None:
+        pytest.skip(reason)
+
+    def start(*extra: str):
+        return chromium.start(tmp_path_factory.mktemp("chromium-profile"), extra)
+
+    return start
+
+
+@pytest.fixture(scope="session")
+def browser(start_chromium: Callable) -> Iterator:
+    """One headless Chromium for the session's browser tests."""
+    driver = start_chromium()
+    yield driver
+    driver.quit()

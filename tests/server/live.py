@@ -53,9 +53,18 @@ def free_port() -> int:
 
 
 def start_server(
-    store_dir: Path, log_path: Path, *, token: str | None = None, workers: int = 2
+    store_dir: Path,
+    log_path: Path,
+    *,
+    token: str | None = None,
+    workers: int = 2,
+    args: tuple[str, ...] = (),
+    cache_dir: Path | None = None,
 ) -> LiveServer:
-    """Start `alliance serve --no-ingest` over `store_dir` and wait until it answers."""
+    """Start `alliance serve --no-ingest` over `store_dir` and wait until it answers.
+
+    `cache_dir` becomes the server's ALLIANCE_CACHE_DIR, so that it reuses dumps built there.
+    """
     port = free_port()
     command = [
         sys.executable,
@@ -74,7 +83,11 @@ def start_server(
     ]
     if token is not None:
         command += ["--write-token", token]
+    # Every test talks from 127.0.0.1: no rate limit unless a test asks for one in `args`.
+    command += ["--rate-limit", "0", *args]
     env = {k: v for k, v in os.environ.items() if not k.startswith("ALLIANCE_")}
+    if cache_dir is not None:
+        env["ALLIANCE_CACHE_DIR"] = str(cache_dir)
     with open(log_path, "wb") as log_file:
         process = subprocess.Popen(
             command, stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env

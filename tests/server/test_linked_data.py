@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import importlib.util
 import re
 import sys
 from collections.abc import Iterator
@@ -29,20 +28,7 @@ from alliance.server.mapsvg import parse_point, point_map
 from alliance.server.settings import Settings
 from alliance.store import GraphStore, open_store
 
-
-def _load(name: str) -> object:
-    path = Path(__file__).with_name(f"{name}.py")
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-ld_serve = _load("ld_serve")
+live = sys.modules["alliance_tests_live"]  # loaded by conftest.py
 
 ID = "https://w3id.org/alliance/id/"
 LYON = f"{ID}commune/69123"
@@ -575,24 +561,30 @@ def real_server(
     bundled_store_dir: Path, ld_cache_dir: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator:
     log_path = tmp_path_factory.mktemp("ld-server") / "server.log"
-    served = ld_serve.start(bundled_store_dir, log_path, cache_dir=ld_cache_dir)
+    served = live.start_server(bundled_store_dir, log_path, workers=1, cache_dir=ld_cache_dir)
     yield served
     served.stop()
 
 
+def fetch(url: str, accept: str | None = None) -> tuple[int, dict[str, str], bytes]:
+    """GET over real HTTP: (status, headers with lower-case names, body); errors too."""
+    reply = live.http("GET", url, headers={"Accept": accept} if accept else {}, timeout=120)
+    return reply.status, reply.headers, reply.body
+
+
 @pytest.mark.slow
 def test_real_server_serves_pages_and_dumps(real_server, ld_store: GraphStore) -> None:
-    status, headers, body = ld_serve.fetch(f"{real_server.url}/id/commune/69123", "text/html")
+    status, headers, body = fetch(f"{real_server.url}/id/commune/69123", "text/html")
     assert status == 200 and headers["content-type"].startswith("text/html")
     assert "Lyon" in body.decode() and 'class="point"' in body.decode()
     assert headers["vary"] == "Accept"
-    status, headers, body = ld_serve.fetch(f"{real_server.url}/id/commune/69123", "text/turtle")
+    status, headers, body = fetch(f"{real_server.url}/id/commune/69123", "text/turtle")
     assert status == 200 and headers["content-type"].startswith("text/turtle")
     graph = rdflib.Graph().parse(data=body, format="turtle")
     assert set(graph) == subject_triples(ld_store, LYON)
-    status, headers, body = ld_serve.fetch(f"{real_server.url}/id/commune/00000", "text/turtle")
+    status, headers, body = fetch(f"{real_server.url}/id/commune/00000", "text/turtle")
     assert status == 404
-    status, headers, body = ld_serve.fetch(f"{real_server.url}/dumps/alliance.nq.gz")
+    status, headers, body = fetch(f"{real_server.url}/dumps/alliance.nq.gz")
     assert status == 200 and headers["content-type"] == "application/gzip"
     assert int(headers["content-length"]) == len(body)
     assert headers["etag"] == f'"{hashlib.sha256(body).hexdigest()}"'

@@ -41,35 +41,12 @@ NON_PARTY_EN = "The commitment is made by an organisation that is not a party to
 SCRIPT = "<script>alert(1)</script>"
 LYON_AURILLAC = "contrat-reciprocite-lyon-aurillac"
 
-#: Relative IRIs resolve against the Alliance namespace, as the service parses posted data.
-BAD_TURTLE = f"""\
-@prefix alli: <{ALLI}> .
-@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
-@prefix dcterms: <http://purl.org/dc/terms/> .
-@prefix pr: <https://w3id.org/alliance/vocab/party-role/> .
-
-<agreement/test-contract> a alli:ReciprocityContract ;
-    rdfs:label "Contrat de test"@fr , "Test contract"@en ;
-    dcterms:description "Un contrat sans partie rurale."@fr , "No rural party."@en ;
-    dcterms:source <source/lab-periurbain-reciprocite> ;
-    alli:implementsInstrument <instrument/contrat-de-reciprocite> ;
-    alli:hasParty <epci/200046977> ;
-    alli:participation <agreement/test-contract/party/epci-200046977> .
-
-<agreement/test-contract/party/epci-200046977> a alli:Participation ;
-    rdfs:label "Métropole de Lyon, partie"@fr , "Métropole de Lyon, party"@en ;
-    dcterms:source <source/lab-periurbain-reciprocite> ;
-    alli:party <epci/200046977> ;
-    alli:partyRole pr:urban .
-
-<commitment/test-commitment> a alli:Commitment ;
-    rdfs:label "Engagement {SCRIPT}"@fr , "Test commitment"@en ;
-    dcterms:description "Un engagement."@fr , "A commitment."@en ;
-    dcterms:source <source/lab-periurbain-reciprocite> ;
-    alli:inAgreement <agreement/test-contract> ;
-    alli:statement "Énoncé"@fr , "Statement"@en ;
-    alli:committedBy <actor/pays-d-aurillac> .
-"""
+#: Shared with the CLI and browser tests. Relative IRIs resolve against the Alliance namespace,
+#: as the service parses posted data.
+BAD_TURTLE = (Path(__file__).resolve().parents[1] / "data" / "broken-contract.ttl").read_text(
+    encoding="utf-8"
+)
+assert SCRIPT in BAD_TURTLE
 EXPECTED = {(RURAL, CONTRACT), (f"{ALSH}Agreement-parties", CONTRACT), (NON_PARTY, COMMITMENT)}
 #: The same data in each RDF syntax the service reads, with its media type.
 SYNTAXES = {
