@@ -12,102 +12,22 @@ and `rdflib-endpoint` (install it in its own environment, e.g.
 then pass `--rdflib-endpoint /tmp/rdfe/bin/rdflib-endpoint`). A missing
 anchor is skipped with a message.
 
+The query mix and the load driver live in bench/common.py (shared with bench/remote.py).
+
 Usage: python bench/serve.py [--seconds 20] [--clients 8] [--rdflib-endpoint PATH]
 """
 
 from __future__ import annotations
 
 import argparse
-import http.client
-import itertools
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
-import time
-import urllib.parse
 from pathlib import Path
 
-ID = "https://w3id.org/alliance/id/"
-ALLI = "https://w3id.org/alliance/ontology#"
-IGEO = "http://rdf.insee.fr/def/geo#"
-
-QUERY_MIX = {
-    "lookup": f"SELECT ?name {{ <{ID}commune/69123> <{IGEO}nom> ?name }}",
-    "join": (f"SELECT ?c ?name {{ ?c <{ALLI}memberOf> <{ID}epci/200046977> ; <{IGEO}nom> ?name }}"),
-    "aggregate": (
-        f"SELECT ?d (COUNT(?c) AS ?n) {{ ?c <{IGEO}subdivisionDirecteDe> ?d ; "
-        f"<{ALLI}memberOf> ?e }} GROUP BY ?d ORDER BY DESC(?n) LIMIT 10"
-    ),
-    "describe": f"DESCRIBE <{ID}epci/242900314>",
-}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_until_up(port: int, path: str, timeout: float = 300) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-            conn.request("GET", path)
-            conn.getresponse().read()
-            return
-        except OSError:
-            time.sleep(0.5)
-    raise RuntimeError(f"server on port {port} did not answer {path}")
-
-
-def drive(port: int, path: str, seconds: float, clients: int) -> tuple[float, list[float], int]:
-    """Send the query mix from `clients` threads for `seconds`; (req/s, latencies, errors)."""
-    latencies: list[float] = []
-    errors = 0
-    lock = threading.Lock()
-    stop = time.monotonic() + seconds
-    names = list(QUERY_MIX)
-
-    def client(offset: int) -> None:
-        nonlocal errors
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-        for name in itertools.islice(itertools.cycle(names), offset, None):
-            if time.monotonic() >= stop:
-                break
-            query = QUERY_MIX[name]
-            accept = "text/turtle" if name == "describe" else "application/sparql-results+json"
-            url = f"{path}?{urllib.parse.urlencode({'query': query})}"
-            start = time.perf_counter()
-            try:
-                conn.request("GET", url, headers={"Accept": accept})
-                response = conn.getresponse()
-                response.read()
-                ok = response.status == 200
-            except OSError:
-                ok = False
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-            elapsed = time.perf_counter() - start
-            with lock:
-                latencies.append(elapsed)
-                errors += not ok
-
-    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
-    began = time.monotonic()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return len(latencies) / (time.monotonic() - began), latencies, errors
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else float("nan")
+from common import drive, free_port, report, stop_all, wait_until_up
 
 
 def main() -> None:
@@ -138,7 +58,9 @@ def main() -> None:
         processes.append(
             subprocess.Popen(
                 [sys.executable, "-m", "alliance.cli", "serve", "--no-ingest"]
-                + ["--store", str(store), "--port", str(port), "--workers", "2"],
+                + ["--store", str(store), "--port", str(port), "--workers", "2"]
+                # The per-client rate limit would refuse a benchmark's clients.
+                + ["--rate-limit", "0"],
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
             )
@@ -186,22 +108,15 @@ def main() -> None:
             rate, latencies, errors = drive(port, path, args.seconds, args.clients)
             results[name] = rate
             print(
-                f"{name:26} {rate:8.1f} req/s  p50 {percentile(latencies, 0.5) * 1000:7.1f} ms  "
-                f"p99 {percentile(latencies, 0.99) * 1000:7.1f} ms  errors {errors}"
-                f"  (median {statistics.median(latencies) * 1000:.1f} ms)"
+                report(name, rate, latencies, errors)
+                + f"  (median {statistics.median(latencies) * 1000:.1f} ms)"
             )
         ours = results["alliance serve"]
         for name, rate in results.items():
             if name != "alliance serve":
                 print(f"alliance / {name}: {ours / rate:.2f}x")
     finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        stop_all(processes)
         shutil.rmtree(work, ignore_errors=True)
 
 
