@@ -1,7 +1,13 @@
-"""Shared fixtures: a store built once per test session from the bundled sources."""
+"""Shared fixtures: a store built once per test session from the bundled sources.
+
+Also loads the test tree's helper modules (pytest's importlib mode puts none of
+the test folders on sys.path): test files take them from `sys.modules` by name.
+"""
 
 from __future__ import annotations
 
+import importlib.util
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +19,28 @@ from alliance.ingest.sources import bundled_sources
 from alliance.store import GraphStore, open_store
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
+HERE = Path(__file__).resolve().parent
+
+#: Helper modules of the test tree, by the name test files find them under in sys.modules.
+HELPERS = {
+    "alliance_tests_live": HERE / "server" / "live.py",
+    "alliance_tests_chromium": HERE / "server" / "chromium.py",
+    "alliance_tests_engines": HERE / "backends" / "engines.py",
+    "alliance_tests_sparql_suite": HERE / "w3c" / "sparql_suite.py",
+}
+
+
+def _load_helper(name: str, path: Path) -> None:
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+
+
+for _name, _path in HELPERS.items():
+    if _name not in sys.modules:
+        _load_helper(_name, _path)
 
 
 @pytest.fixture(scope="session")

@@ -19,7 +19,6 @@ import fcntl
 import gzip
 import hashlib
 import http.client
-import importlib.util
 import json
 import os
 import re
@@ -57,19 +56,7 @@ NAMED_QUERIES: list[tuple[str, list[str]]] = [
 ]
 
 
-def load_module(name: str, path: Path) -> ModuleType:
-    """A helper module of the test tree (pytest's importlib mode puts none on sys.path)."""
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-live = load_module("alliance_tests_live", ROOT / "tests" / "server" / "live.py")
+live = sys.modules["alliance_tests_live"]  # loaded by conftest.py
 
 
 # -- the guide's blocks ------------------------------------------------------------------------
@@ -628,13 +615,9 @@ def test_embedded_dump_wipe_restore(bundled_store_dir: Path, tmp_path: Path) -> 
 # -- several instances over one remote store ----------------------------------------------------
 
 
-def remote_supported() -> bool:
-    return "--store-update" in alliance("serve", "--help")
-
-
 @pytest.fixture(scope="module")
 def engines() -> ModuleType:
-    return load_module("alliance_tests_engines", ROOT / "tests" / "backends" / "engines.py")
+    return sys.modules["alliance_tests_engines"]
 
 
 @pytest.mark.slow
@@ -643,8 +626,6 @@ def test_instances_over_one_remote_store(
 ) -> None:
     if shutil.which("oxigraph") is None:
         pytest.skip("oxigraph is not installed (pip install oxigraph)")
-    if not remote_supported():
-        pytest.skip("alliance serve has no remote-store options yet")
     expected = named_answers(["--store", str(bundled_store_dir)])
     assert_not_empty(expected)
     expected_http = http_answers(f"http://127.0.0.1:{unit_server[0]}")
@@ -758,8 +739,6 @@ def test_virtuoso_store_steps(engines: ModuleType, tmp_path: Path) -> None:
     """The guide's Virtuoso steps: the password change, the endpoints, anonymous reads only."""
     if engines.virtuoso_binary() is None or shutil.which("isql-vt") is None:
         pytest.skip("Virtuoso is not installed (Debian virtuoso-opensource-7-bin)")
-    if not remote_supported():
-        pytest.skip("alliance serve has no remote-store options yet")
     text = GUIDE.read_text(encoding="utf-8")
     (command,) = re.findall(r"`(isql-vt 127\.0\.0\.1:1111 dba dba exec=\"[^\"]+\")`", text)
     assert "NEWPASSWORD" in command

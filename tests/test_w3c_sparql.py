@@ -7,12 +7,10 @@ Our engine is Oxigraph too, so the bar is Oxigraph's score.
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 import secrets
 import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
@@ -22,20 +20,8 @@ MINIMUM_PASSED = 223
 log = logging.getLogger(__name__)
 
 
-def load_module(name: str, path: Path) -> ModuleType:
-    """A helper module of the test tree (pytest's importlib mode puts none on sys.path)."""
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-suite = load_module("alliance_tests_sparql_suite", HERE / "w3c" / "sparql_suite.py")
-live = load_module("alliance_tests_live", HERE / "server" / "live.py")
+suite = sys.modules["alliance_tests_sparql_suite"]  # loaded by conftest.py
+live = sys.modules["alliance_tests_live"]
 
 
 @pytest.mark.slow

@@ -8,14 +8,12 @@ its tests skip with the reason.
 
 from __future__ import annotations
 
-import importlib.util
 import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
@@ -27,20 +25,8 @@ from alliance.store import GraphStore, open_store
 HERE = Path(__file__).resolve().parent
 
 
-def load_module(name: str, path: Path) -> ModuleType:
-    """A helper module of the test tree (pytest's importlib mode puts none on sys.path)."""
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-engines = load_module("alliance_tests_engines", HERE / "engines.py")
-live = load_module("alliance_tests_live", HERE.parent / "server" / "live.py")
+engines = sys.modules["alliance_tests_engines"]  # loaded by tests/conftest.py
+live = sys.modules["alliance_tests_live"]
 
 BACKENDS = ["embedded", "oxigraph", "virtuoso"]
 

@@ -3,30 +3,15 @@ and headless Chromium for the browser tests."""
 
 from __future__ import annotations
 
-import importlib.util
 import secrets
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
-
-def load_module(name: str, path: Path) -> ModuleType:
-    """A helper module of the test tree (pytest's importlib mode puts none on sys.path)."""
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-live = load_module("alliance_tests_live", Path(__file__).with_name("live.py"))
-chromium = load_module("alliance_tests_chromium", Path(__file__).with_name("chromium.py"))
+live = sys.modules["alliance_tests_live"]  # loaded by tests/conftest.py
+chromium = sys.modules["alliance_tests_chromium"]
 
 
 @pytest.fixture(scope="session")
