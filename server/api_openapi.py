@@ -140,7 +140,9 @@ def query_operation(query: NamedQuery) -> Schema:
         },
         "400": {"$ref": "#/components/responses/BadParameter"},
         "406": {"$ref": "#/components/responses/NotAcceptable"},
+        "422": {"$ref": "#/components/responses/OverResultLimit"},
         "429": {"$ref": "#/components/responses/TooManyRequests"},
+        "503": {"$ref": "#/components/responses/OverTimeLimit"},
     }
     return {
         "get": {
@@ -274,6 +276,14 @@ COMPONENTS: Schema = {
         ),
         "NotAcceptable": error_response("No format the client accepts can be written."),
         "NotFound": error_response("No query has this name."),
+        "OverResultLimit": error_response(
+            "The answer has more rows or bytes than the server's result limit "
+            "(`alliance serve --max-rows`, `--max-result-bytes`): `reason` names it."
+        ),
+        "OverTimeLimit": error_response(
+            "The query ran past the server's time limit (`alliance serve --query-timeout`) and "
+            "was stopped: `reason` names the limit."
+        ),
         "TooManyRequests": {
             "description": "The client sent more requests a minute than the server's rate "
             "limit (`alliance serve --rate-limit`); Retry-After says when to try again.",
@@ -332,7 +342,9 @@ def openapi_document(queries: dict[str, NamedQuery], server_url: str) -> Schema:
                 "400": {"$ref": "#/components/responses/BadParameter"},
                 "404": {"$ref": "#/components/responses/NotFound"},
                 "406": {"$ref": "#/components/responses/NotAcceptable"},
+                "422": {"$ref": "#/components/responses/OverResultLimit"},
                 "429": {"$ref": "#/components/responses/TooManyRequests"},
+                "503": {"$ref": "#/components/responses/OverTimeLimit"},
             },
         }
     }

@@ -197,6 +197,7 @@ def query_page() -> Response:
         examples=known,
         yasgui_js=YASGUI_JS,
         yasgui_css=YASGUI_CSS,
+        service_allow=current_settings().service_allow,
     )
     return Response(html, content_type="text/html; charset=utf-8")
 

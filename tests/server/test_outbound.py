@@ -450,3 +450,24 @@ def test_uploads_fetch_nothing(listener, client, tmp_path: Path):
         headers={"Accept": "application/sparql-results+json"},
     )
     assert query.get_json()["boolean"] is False
+
+
+def test_query_page_says_which_services_are_allowed(tmp_path: Path) -> None:
+    """The query page's note tells users what SERVICE may reach on this server."""
+    html = {"Accept": "text/html"}
+    refused, store = make_client(tmp_path / "refused")
+    try:
+        page = refused.get("/sparql", headers=html).get_data(as_text=True)
+    finally:
+        store.close()
+    assert "<code>SERVICE</code> is disabled." in page
+    allowed, store = make_client(
+        tmp_path / "allowed", service_allow=("https://query.example.org/sparql",)
+    )
+    try:
+        page = allowed.get("/sparql", headers=html).get_data(as_text=True)
+    finally:
+        store.close()
+    assert (
+        "<code>SERVICE</code> is limited to <code>https://query.example.org/sparql</code>." in page
+    )
