@@ -83,61 +83,40 @@ def serialize_result(
     """(kind, bytes) of a result: kind is "solutions", "boolean" or "triples"; bytes are
     None when no format was given for that kind. Raises ResultTooLarge past a limit."""
     try:
-        return _serialize(
-            result,
-            results_format=results_format,
-            graph_format=graph_format,
-            boolean_format=boolean_format,
-            max_rows=max_rows,
-            max_bytes=max_bytes,
-            prefixes=prefixes,
-        )
+        if isinstance(result, QueryBoolean):
+            if boolean_format is None:
+                return "boolean", None
+            return "boolean", result.serialize(format=boolean_format)
+        if isinstance(result, QuerySolutions):
+            if results_format is None:
+                return "solutions", None
+            if max_rows is None:
+                out = LimitedOutput(max_bytes)
+                result.serialize(out, format=results_format)
+                return "solutions", out.value()
+            # Rows are counted exactly on TSV (one line per row, line breaks in terms escaped);
+            # other formats are written from it again, in Rust.
+            tsv_cap = None if max_bytes is None else max(max_bytes * 4, 1 << 20)
+            tsv = LimitedOutput(tsv_cap, max_rows + 1)
+            try:
+                result.serialize(tsv, format=QueryResultsFormat.TSV)
+            except LimitHit as hit:
+                # Past 4x the byte limit in TSV, no results format would fit in it.
+                raise hit if hit.limit == "rows" else LimitHit("bytes", max_bytes or 0) from None
+            if results_format == QueryResultsFormat.TSV:
+                if max_bytes is not None and tsv.size > max_bytes:
+                    raise LimitHit("bytes", max_bytes)
+                return "solutions", tsv.value()
+            out = LimitedOutput(max_bytes)
+            parse_query_results(tsv.value(), QueryResultsFormat.TSV).serialize(
+                out, format=results_format
+            )
+            return "solutions", out.value()
+        assert isinstance(result, QueryTriples)
+        if graph_format is None:
+            return "triples", None
+        out = LimitedOutput(max_bytes)
+        serialize(_counted(result, max_rows), out, graph_format, prefixes=prefixes)
+        return "triples", out.value()
     except LimitHit as hit:
         raise ResultTooLarge(hit.limit, hit.value) from None
-
-
-def _serialize(
-    result: QueryResult,
-    *,
-    results_format: QueryResultsFormat | None,
-    graph_format: RdfFormat | None,
-    boolean_format: QueryResultsFormat | None,
-    max_rows: int | None,
-    max_bytes: int | None,
-    prefixes: dict[str, str] | None,
-) -> tuple[str, bytes | None]:
-    if isinstance(result, QueryBoolean):
-        if boolean_format is None:
-            return "boolean", None
-        return "boolean", result.serialize(format=boolean_format)
-    if isinstance(result, QuerySolutions):
-        if results_format is None:
-            return "solutions", None
-        if max_rows is None:
-            out = LimitedOutput(max_bytes)
-            result.serialize(out, format=results_format)
-            return "solutions", out.value()
-        # Rows are counted exactly on TSV (one line per row, line breaks in terms escaped);
-        # other formats are written from it again, in Rust.
-        tsv_cap = None if max_bytes is None else max(max_bytes * 4, 1 << 20)
-        tsv = LimitedOutput(tsv_cap, max_rows + 1)
-        try:
-            result.serialize(tsv, format=QueryResultsFormat.TSV)
-        except LimitHit as hit:
-            # Past 4x the byte limit in TSV, no results format would fit in it.
-            raise hit if hit.limit == "rows" else LimitHit("bytes", max_bytes or 0) from None
-        if results_format == QueryResultsFormat.TSV:
-            if max_bytes is not None and tsv.size > max_bytes:
-                raise LimitHit("bytes", max_bytes)
-            return "solutions", tsv.value()
-        out = LimitedOutput(max_bytes)
-        parse_query_results(tsv.value(), QueryResultsFormat.TSV).serialize(
-            out, format=results_format
-        )
-        return "solutions", out.value()
-    assert isinstance(result, QueryTriples)
-    if graph_format is None:
-        return "triples", None
-    out = LimitedOutput(max_bytes)
-    serialize(_counted(result, max_rows), out, graph_format, prefixes=prefixes)
-    return "triples", out.value()
