@@ -7,7 +7,8 @@ page's form gets an HTML table. A GET without a query gets the service
 description, or the query page when the client prefers HTML.
 
 The dataset a query sees: by default the union of the named graphs (one per
-source), which is what users expect from `SELECT * { ?s ?p ?o }`. The standard
+source), which is what users expect from `SELECT * { ?s ?p ?o }`; the embedded
+store answers it from its union index (store/union_index.py). The standard
 `default-graph-uri` / `named-graph-uri` parameters and the query's own FROM /
 FROM NAMED set it explicitly; our `default-graph=plain` parameter gives the plain
 default graph, as the W3C tests expect.

@@ -10,6 +10,7 @@ folder and publishes it by atomically renaming a pointer file:
       CURRENT              name of the published generation (replaced atomically)
       generations/0007/    a complete Oxigraph store, never written once published
       generations/0008/    being built by a writer, invisible until CURRENT names it
+      unions/0007/         its union index (store/union_index.py), built before publishing
       .lock                held by the one writer
 
 A new generation starts as a hard-linked backup of the current one (cheap),
@@ -34,6 +35,7 @@ from typing import IO
 
 from pyoxigraph import DefaultGraph, NamedNode, Quad, RdfFormat, Store, Triple, Variable
 
+from alliance.store import union_index
 from alliance.store.base import GraphStore, GraphWriter, QueryResult, StoreError
 
 log = logging.getLogger(__name__)
@@ -54,6 +56,7 @@ class EmbeddedStore(GraphStore):
         self.read_only = read_only
         self._lock = threading.Lock()
         self._store: Store | None = None
+        self._union: Store | None = None
         self._generation: str | None = None
         if not read_only:
             self.path.mkdir(parents=True, exist_ok=True)
@@ -76,15 +79,23 @@ class EmbeddedStore(GraphStore):
 
     def _current(self) -> Store:
         """The Oxigraph store of the published generation, reopened when it changed."""
+        return self._opened()[0]
+
+    def _opened(self) -> tuple[Store, Store | None]:
+        """The published generation and its union index (None if it has none)."""
         name = self.published_generation()
         with self._lock:
             if self._store is None or name != self._generation:
+                self._union = None
                 if name is None:
                     self._store = Store()  # an empty, in-memory stand-in
                 else:
-                    self._store = Store.read_only(str(self.path / GENERATIONS / name))
+                    self._store = Store.read_only(str(self._generation_dir(name)))
+                    twin = self.path / union_index.UNIONS / name
+                    if twin.is_dir():
+                        self._union = Store.read_only(str(twin))
                 self._generation = name
-            return self._store
+            return self._store, self._union
 
     def query(
         self,
@@ -96,8 +107,11 @@ class EmbeddedStore(GraphStore):
         substitutions: dict[str, object] | None = None,
     ) -> QueryResult:
         kwargs: dict[str, object] = {}
+        store, union = self._opened()
         if default_graphs is not None:
             kwargs["default_graph"] = default_graphs
+        elif union_default_graph and union is not None:
+            store = union  # the same named graphs, their union in its default graph
         elif union_default_graph:
             kwargs["use_default_graph_as_union"] = True
         if named_graphs is not None:
@@ -105,7 +119,7 @@ class EmbeddedStore(GraphStore):
         if substitutions:
             kwargs["substitutions"] = {Variable(k): v for k, v in substitutions.items()}
         try:
-            return self._current().query(sparql, **kwargs)
+            return store.query(sparql, **kwargs)
         except SyntaxError as exc:
             raise StoreError(str(exc)) from exc
         except OSError as exc:
@@ -134,6 +148,7 @@ class EmbeddedStore(GraphStore):
         # Readers hold published generations read-only; writers flush their own.
         with self._lock:
             self._store = None
+            self._union = None
             self._generation = None
 
     # -- writing ---------------------------------------------------------------
@@ -176,12 +191,25 @@ class EmbeddedStore(GraphStore):
             if published is None or name > published:
                 log.info("removing unfinished generation %s", name)
                 shutil.rmtree(self._generation_dir(name), ignore_errors=True)
+        self._remove_orphan_unions()
 
     def _remove_old_generations(self) -> None:
         published = self.published_generation()
         older = [n for n in self._generation_names() if published and n < published]
         for name in older[: max(0, len(older) - (KEEP_GENERATIONS - 1))]:
             shutil.rmtree(self._generation_dir(name), ignore_errors=True)
+        self._remove_orphan_unions()
+
+    def _remove_orphan_unions(self) -> None:
+        """Remove union indexes whose generation is gone or was never published."""
+        folder = self.path / union_index.UNIONS
+        if not folder.is_dir():
+            return
+        published = self.published_generation()
+        kept = {n for n in self._generation_names() if published and n <= published}
+        for twin in folder.iterdir():
+            if twin.name not in kept:
+                shutil.rmtree(twin, ignore_errors=True)
 
 
 class _GenerationWriter(GraphWriter):
@@ -221,6 +249,7 @@ class _GenerationWriter(GraphWriter):
             except (SyntaxError, OSError) as exc:
                 raise StoreError(str(exc)) from exc
         store.flush()
+        self._build_union(store)
         del store
         pointer = self.owner.path / CURRENT
         tmp = pointer.with_name(CURRENT + ".tmp")
@@ -266,8 +295,23 @@ class _GenerationWriter(GraphWriter):
                 store.bulk_extend(Quad(t.subject, t.predicate, t.object, graph) for t in triples)
         return store
 
+    def _build_union(self, store: Store) -> None:
+        """The new generation's union index, before it is published (see union_index.py)."""
+        unions = self.owner.path / union_index.UNIONS
+        previous = unions / self.base if self.base else None
+        base_dir = self.owner._generation_dir(self.base) if self.base else None
+        union_index.build(
+            store,
+            unions / self.name,
+            previous=previous if previous is not None and previous.is_dir() else None,
+            previous_generation=Store.read_only(str(base_dir)) if base_dir else None,
+            replaced=self._graphs,
+            updated=bool(self._updates),
+        )
+
     def abandon(self) -> None:
         shutil.rmtree(self.dir, ignore_errors=True)
+        shutil.rmtree(self.owner.path / union_index.UNIONS / self.name, ignore_errors=True)
 
 
 def _count(store: Store, graph: NamedNode) -> int:

@@ -582,6 +582,10 @@ def test_embedded_backup_wipe_restore(bundled_store_dir: Path, tmp_path: Path) -
     generation = (store / "CURRENT").read_text().strip()
     assert (backup / "CURRENT").read_text().strip() == generation
     assert [p.name for p in (backup / "generations").iterdir()] == [generation]
+    assert [p.name for p in (backup / "unions").iterdir()] == [generation]
+    # The copy kept the links between the generation and its union index.
+    copied = {f.stat().st_ino for f in (backup / "generations" / generation).iterdir()}
+    assert copied & {f.stat().st_ino for f in (backup / "unions" / generation).iterdir()}
 
     shutil.rmtree(store)  # wiped
     restore = guide_block("embedded-restore")

@@ -1,0 +1,156 @@
+"""The union index (store/union_index.py): union queries answered from a materialised copy.
+
+Each check compares what the embedded store answers (from the index) with what the
+published generation itself holds, read independently through `GRAPH` patterns.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from pyoxigraph import BlankNode, Literal, NamedNode, Store, Triple
+
+from alliance.store.embedded import EmbeddedStore
+from alliance.store.union_index import UNIONS
+
+EX = "http://example.org/"
+A, B = NamedNode(EX + "graph/a"), NamedNode(EX + "graph/b")
+P = NamedNode(EX + "p")
+
+
+def t(subject: str, value: str) -> Triple:
+    return Triple(NamedNode(EX + subject), P, Literal(value))
+
+
+def union_rows(store: EmbeddedStore) -> set[tuple[str, str, str]]:
+    """Triples the store's union default graph answers (through the index when it has one)."""
+    rows = store.query("SELECT ?s ?p ?o { ?s ?p ?o }")
+    return {(str(r["s"]), str(r["p"]), str(r["o"])) for r in rows}
+
+
+def merged_rows(store: EmbeddedStore) -> set[tuple[str, str, str]]:
+    """The RDF merge of every named graph, read graph by graph from the generation."""
+    rows = store.query(
+        "SELECT DISTINCT ?s ?p ?o { GRAPH ?g { ?s ?p ?o } }", union_default_graph=False
+    )
+    return {(str(r["s"]), str(r["p"]), str(r["o"])) for r in rows}
+
+
+def index_folders(path: Path) -> list[str]:
+    return sorted(p.name for p in (path / UNIONS).iterdir())
+
+
+def test_the_bundled_store_is_served_from_its_index(bundled_store_dir: Path) -> None:
+    store = EmbeddedStore(bundled_store_dir, read_only=True)
+    generation = store.published_generation()
+    assert generation is not None
+    assert index_folders(bundled_store_dir) == [generation]
+    # The software agent is described in each of the three graphs. Oxigraph's own union
+    # keeps one copy per graph, so each of the two patterns matches three times: 3 x 3
+    # rows. The index holds the RDF merge of the graphs: one row.
+    agent = "SELECT ?label { ?agent a prov:SoftwareAgent ; rdfs:label ?label }"
+    prefix = (
+        "PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#> "
+        "PREFIX prov: <http://www.w3.org/ns/prov#> "
+    )
+    by_index = list(store.query(prefix + agent))
+    by_graphs = list(store._current().query(prefix + agent, use_default_graph_as_union=True))
+    assert (len(by_index), len(by_graphs)) == (1, 9)
+    assert by_index[0]["label"] == by_graphs[0]["label"]
+    count = "SELECT (COUNT(*) AS ?n) { ?s ?p ?o }"
+    distinct = "SELECT (COUNT(*) AS ?n) { SELECT DISTINCT ?s ?p ?o { GRAPH ?g { ?s ?p ?o } } }"
+    (indexed,) = store.query(count)
+    (merged,) = store.query(distinct, union_default_graph=False)
+    assert int(indexed["n"].value) == int(merged["n"].value) > 460_000
+    # Named graphs are the generation's own, in the index as in the generation.
+    assert store.graphs() == sorted(store._opened()[1].named_graphs(), key=lambda g: g.value)
+
+
+def test_small_replacements_update_the_index_incrementally(tmp_path: Path) -> None:
+    store = EmbeddedStore(tmp_path)
+    with store.writer() as writer:
+        writer.replace_graph(A, [t("x", "shared"), t("y", "only in a")])
+        writer.replace_graph(B, [t("x", "shared"), t("z", "only in b")])
+    assert union_rows(store) == merged_rows(store)
+    assert len(union_rows(store)) == 3
+    # The shared triple leaves a but stays in b: it stays in the union; "only in a" leaves.
+    with store.writer() as writer:
+        writer.replace_graph(A, [t("w", "new in a")])
+    assert union_rows(store) == merged_rows(store)
+    assert (f"<{EX}x>", f"<{P.value}>", '"shared"') in union_rows(store)
+    assert all(o != '"only in a"' for _, _, o in union_rows(store))
+    # Dropping b takes its triples out of the union, the shared one included.
+    with store.writer() as writer:
+        writer.drop_graph(B)
+    assert union_rows(store) == merged_rows(store) == {(f"<{EX}w>", f"<{P.value}>", '"new in a"')}
+    assert index_folders(tmp_path) == sorted(p.name for p in (tmp_path / "generations").iterdir())
+
+
+def test_updates_rebuild_the_index_and_blank_nodes_keep_their_identity(tmp_path: Path) -> None:
+    store = EmbeddedStore(tmp_path)
+    node = BlankNode("n1")
+    with store.writer() as writer:
+        writer.replace_graph(A, [Triple(node, P, Literal("blank"))])
+    with store.writer() as writer:
+        writer.update(
+            f"INSERT DATA {{ GRAPH <{B.value}> {{ <{EX}v> <{P.value}> 'by update' }} }} ;"
+            f"DELETE WHERE {{ GRAPH <{A.value}> {{ ?s <{P.value}> 'nothing' }} }}"
+        )
+    assert union_rows(store) == merged_rows(store)
+    # A union pattern and a GRAPH pattern meet on the same blank node.
+    joined = store.query(f"SELECT ?g {{ ?s <{P.value}> 'blank' . GRAPH ?g {{ ?s ?p ?o }} }}")
+    assert [r["g"] for r in joined] == [A]
+
+
+def test_plain_default_graph_and_explicit_datasets_are_asked_of_the_generation(
+    tmp_path: Path,
+) -> None:
+    store = EmbeddedStore(tmp_path)
+    with store.writer() as writer:
+        writer.replace_graph(A, [t("x", "in a")])
+        writer.update(f"INSERT DATA {{ <{EX}d> <{P.value}> 'in the default graph' }}")
+    plain = store.query("SELECT ?o { ?s ?p ?o }", union_default_graph=False)
+    assert [r["o"].value for r in plain] == ["in the default graph"]
+    chosen = store.query("SELECT ?o { ?s ?p ?o }", default_graphs=[A])
+    assert [r["o"].value for r in chosen] == ["in a"]
+    assert {o for _, _, o in union_rows(store)} == {'"in a"', '"in the default graph"'}
+
+
+def test_a_store_without_index_is_still_answered(tmp_path: Path) -> None:
+    with EmbeddedStore(tmp_path).writer() as writer:
+        writer.replace_graph(A, [t("x", "1")])
+        writer.replace_graph(B, [t("x", "1"), t("y", "2")])
+    shutil.rmtree(tmp_path / UNIONS)  # as a store written before the index existed
+    store = EmbeddedStore(tmp_path, read_only=True)
+    assert store._opened()[1] is None
+    rows = store.query("SELECT ?o { ?s ?p ?o }")
+    assert sorted(r["o"].value for r in rows) == ["1", "1", "2"]  # Oxigraph's own union
+    # The next write builds the index again, in full.
+    with EmbeddedStore(tmp_path).writer() as writer:
+        writer.replace_graph(A, [t("x", "1")])
+    assert union_rows(EmbeddedStore(tmp_path, read_only=True)) == {
+        (f"<{EX}x>", f"<{P.value}>", '"1"'),
+        (f"<{EX}y>", f"<{P.value}>", '"2"'),
+    }
+
+
+def test_an_abandoned_write_leaves_no_index_behind(tmp_path: Path) -> None:
+    store = EmbeddedStore(tmp_path)
+    with store.writer() as writer:
+        writer.replace_graph(A, [t("x", "1")])
+    before = index_folders(tmp_path)
+    try:
+        with store.writer() as writer:
+            writer.replace_graph(A, [t("x", "2")])
+            writer.update("THIS IS NOT SPARQL")
+    except Exception:  # noqa: BLE001 - the malformed update abandons the write
+        pass
+    assert index_folders(tmp_path) == before
+    # A folder left by a killed writer (not yet published) is removed by the next one.
+    leftover = tmp_path / UNIONS / "999999"
+    Store(str(leftover)).flush()
+    with store.writer() as writer:
+        writer.replace_graph(B, [t("y", "1")])
+    assert "999999" not in index_folders(tmp_path)
+    assert union_rows(store) == merged_rows(store)
