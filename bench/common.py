@@ -125,6 +125,12 @@ def report(name: str, rate: float, latencies: list[float], errors: int, width: i
     )
 
 
+def report_by_query(by_query: dict[str, list[float]]) -> str:
+    """One line: the p50 latency and the count of each query of the mix."""
+    parts = (f"{q} {percentile(t, 0.5) * 1000:.1f} ms ({len(t)})" for q, t in by_query.items())
+    return "    p50 by query: " + ", ".join(parts)
+
+
 def stop_all(processes: list[subprocess.Popen]) -> None:
     """Stop the processes this script started, by their process ids."""
     for process in processes:

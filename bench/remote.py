@@ -45,8 +45,8 @@ from common import (
     accept_for,
     drive,
     free_port,
-    percentile,
     report,
+    report_by_query,
     stop_all,
     wait_until_up,
 )
@@ -157,13 +157,7 @@ def bench_backend(
             )
             rates.append(rate)
             print(report(name, rate, latencies, errors, width=30))
-            print(
-                "    p50 by query: "
-                + ", ".join(
-                    f"{q} {percentile(times, 0.5) * 1000:.1f} ms ({len(times)})"
-                    for q, times in by_query.items()
-                )
-            )
+            print(report_by_query(by_query))
         print(f"Alliance / {label} direct: {rates[1] / rates[0]:.2f}x (target >= 0.8x)")
         return rates[0], rates[1]
     finally:

@@ -27,13 +27,12 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-from common import drive, free_port, report, stop_all, wait_until_up
+from common import drive, free_port, report, report_by_query, stop_all, wait_until_up
 
 SAME_STORE = "oxigraph serve-read-only, same named graphs, union default graph"
 
@@ -126,12 +125,13 @@ def main() -> None:
         for name, port, path in targets:
             wait_until_up(port, f"{path}?query=ASK%7B%7D")
             drive(port, path, 2, args.clients)  # warm-up
-            rate, latencies, errors = drive(port, path, args.seconds, args.clients)
-            results[name] = rate
-            print(
-                report(name, rate, latencies, errors)
-                + f"  (median {statistics.median(latencies) * 1000:.1f} ms)"
+            by_query: dict[str, list[float]] = {}
+            rate, latencies, errors = drive(
+                port, path, args.seconds, args.clients, by_query=by_query
             )
+            results[name] = rate
+            print(report(name, rate, latencies, errors))
+            print(report_by_query(by_query))
         ours = results["alliance serve"]
         for name, rate in results.items():
             if name != "alliance serve":

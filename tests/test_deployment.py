@@ -583,9 +583,6 @@ def test_embedded_backup_wipe_restore(bundled_store_dir: Path, tmp_path: Path) -
     assert (backup / "CURRENT").read_text().strip() == generation
     assert [p.name for p in (backup / "generations").iterdir()] == [generation]
     assert [p.name for p in (backup / "unions").iterdir()] == [generation]
-    # The copy kept the links between the generation and its union index.
-    copied = {f.stat().st_ino for f in (backup / "generations" / generation).iterdir()}
-    assert copied & {f.stat().st_ino for f in (backup / "unions" / generation).iterdir()}
 
     shutil.rmtree(store)  # wiped
     restore = guide_block("embedded-restore")
@@ -595,6 +592,7 @@ def test_embedded_backup_wipe_restore(bundled_store_dir: Path, tmp_path: Path) -
     )
     result = run_recipe(restore, STORE=str(store), BACKUP=str(backup))
     assert result.returncode == 0, result.stderr
+    assert (store / "unions" / generation).is_dir()  # the union index came back too
     assert named_answers(["--store", str(store)]) == before
     server = live.start_server(store, tmp_path / "server-restored.log")
     try:
