@@ -3,6 +3,8 @@
 Each server gets the same bundled data and the same query mix (lookups, joins,
 aggregates, DESCRIBE) from 8 concurrent keep-alive clients for a fixed time;
 the script prints requests/s, p50 and p99 latency and the ratios to Alliance.
+The targets are driven in turn for several rounds and their requests summed, so that
+a change of the machine's load during the run weighs on all of them.
 Targets: >= 0.9x Oxigraph server's throughput, >= 5x rdflib-endpoint's.
 Client and server share the 2 cores here: compare only within one run.
 
@@ -20,7 +22,7 @@ anchor is skipped with a message.
 
 The query mix and the load driver live in bench/common.py (shared with bench/remote.py).
 
-Usage: python bench/serve.py [--seconds 20] [--clients 8] [--rdflib-endpoint PATH]
+Usage: python bench/serve.py [--seconds 15] [--rounds 3] [--clients 8] [--rdflib-endpoint PATH]
 """
 
 from __future__ import annotations
@@ -35,11 +37,13 @@ from pathlib import Path
 from common import drive, free_port, report, report_by_query, stop_all, wait_until_up
 
 SAME_STORE = "oxigraph serve-read-only, same named graphs, union default graph"
+SHORT = {SAME_STORE: "oxigraph same graphs"}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--seconds", type=float, default=15, help="per target and round")
+    parser.add_argument("--rounds", type=int, default=3, help="targets taken in turn")
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--rdflib-endpoint", default=shutil.which("rdflib-endpoint"))
     args = parser.parse_args()
@@ -121,17 +125,33 @@ def main() -> None:
         else:
             print("rdflib-endpoint not found (see --help): that anchor is skipped")
 
-        results = {}
-        for name, port, path in targets:
+        for _name, port, path in targets:
             wait_until_up(port, f"{path}?query=ASK%7B%7D")
             drive(port, path, 2, args.clients)  # warm-up
-            by_query: dict[str, list[float]] = {}
-            rate, latencies, errors = drive(
-                port, path, args.seconds, args.clients, by_query=by_query
-            )
-            results[name] = rate
-            print(report(name, rate, latencies, errors))
-            print(report_by_query(by_query))
+        # Rounds take the targets in turn, so that a change in the machine's load over the
+        # run (other tenants, the OS cache) falls on every target alike.
+        names = [name for name, _port, _path in targets]
+        requests = dict.fromkeys(names, 0)
+        elapsed = dict.fromkeys(names, 0.0)
+        latencies: dict[str, list[float]] = {name: [] for name in names}
+        errors = dict.fromkeys(names, 0)
+        by_query: dict[str, dict[str, list[float]]] = {name: {} for name in names}
+        for round_number in range(1, args.rounds + 1):
+            rates = []
+            for name, port, path in targets:
+                rate, times, failed = drive(
+                    port, path, args.seconds, args.clients, by_query=by_query[name]
+                )
+                requests[name] += len(times)
+                elapsed[name] += len(times) / rate if rate else args.seconds
+                latencies[name] += times
+                errors[name] += failed
+                rates.append(f"{SHORT.get(name, name)} {rate:.1f}")
+            print(f"round {round_number}: " + ", ".join(rates) + " req/s", flush=True)
+        results = {name: requests[name] / elapsed[name] for name in names}
+        for name in names:
+            print(report(name, results[name], latencies[name], errors[name]))
+            print(report_by_query(by_query[name]))
         ours = results["alliance serve"]
         for name, rate in results.items():
             if name != "alliance serve":
