@@ -39,6 +39,8 @@ log = logging.getLogger(__name__)
 UNIONS = "unions"
 #: Replaced graphs holding more triples than this (old and new together) rebuild the union.
 INCREMENTAL_LIMIT = 50_000
+#: The default graph, made once: a full build creates a quad for every triple of the store.
+DEFAULT = DefaultGraph()
 
 
 def build(
@@ -85,7 +87,7 @@ def _build_fully(
             else:
                 triples = _triples(generation, graph)  # type: ignore[arg-type]
             for triple in triples:
-                yield Quad(*_spo(triple), DefaultGraph())
+                yield Quad(triple.subject, triple.predicate, triple.object, DEFAULT)
 
     twin.bulk_extend(union())
     twin.flush()
@@ -114,8 +116,8 @@ def _build_incrementally(
     for triple in gone - added:
         # Still in the union while any graph of the new generation holds it.
         if next(iter(generation.quads_for_pattern(*_spo(triple), None)), None) is None:
-            twin.remove(Quad(*_spo(triple), DefaultGraph()))
-    twin.bulk_extend(Quad(*_spo(t), DefaultGraph()) for t in added)
+            twin.remove(Quad(*_spo(triple), DEFAULT))
+    twin.bulk_extend(Quad(*_spo(t), DEFAULT) for t in added)
     twin.flush()
     log.info(
         "union index updated at %s (%d triples left the union, %d joined it)",

@@ -1,7 +1,8 @@
 """Crash safety: `alliance ingest` killed with SIGKILL at 20 random moments.
 
 After each kill the store must open (read-only, in a fresh process) and hold either the
-old or the new version of the changed source, never a mix, and every other graph as it was.
+old or the new version of the changed source, never a mix, and every other graph as it was;
+a query without GRAPH (answered from the generation's union index) must agree with it.
 A complete ingest must then succeed and leave no unfinished generation behind.
 
 The changed source is a copy of the curated facts (a few hundred triples) so that a run is
@@ -183,6 +184,7 @@ def test_ingest_killed_at_random_moments_leaves_old_or_new(
     publish_a, total_a = timed_ingest(store_dir, folders["a"])
     seen_a = check(store_dir)
     expected = {"a": seen_a["facts"], "b": seen_b["facts"]}
+    labels = {"a": seen_a["label"], "b": seen_b["label"]}
     assert expected["a"] != expected["b"]
     assert seen_b["label"] == ["Pays d'Aurillac (v2)"] and seen_a["label"] == ["Pays d'Aurillac"]
     assert seen_a["others"] == others and seen_b["others"] == others
@@ -214,6 +216,10 @@ def test_ingest_killed_at_random_moments_leaves_old_or_new(
         )
         assert seen["others"] == others, f"killed at {moment:.2f} s: other graphs changed"
         published = seen["facts"] == expected[target]
+        # The label is read without GRAPH, from the union index: it follows the generation.
+        assert seen["label"] == labels[target if published else holds], (
+            f"killed at {moment:.2f} s: the union index disagrees with its generation"
+        )
         outcomes.append((round(moment, 2), process.returncode, "new" if published else "old"))
         if published:
             holds = target
@@ -235,6 +241,7 @@ def test_ingest_killed_at_random_moments_leaves_old_or_new(
     left = generations(store_dir)
     assert current == left[-1], f"unpublished generations left: {left} (CURRENT {current})"
     assert len(left) <= 2, left  # the published one and the one before (KEEP_GENERATIONS)
+    assert sorted(p.name for p in (store_dir / "unions").iterdir()) == left  # their twins only
     killed = [o for o in outcomes if o[1] == -signal.SIGKILL]
     print(f"run {total:.2f} s, publish from {publish:.2f} s; kills (moment, rc, seen): {outcomes}")
     assert killed, "no run was killed before it finished: the moments do not cover a run"
