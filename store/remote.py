@@ -15,7 +15,9 @@ The union default graph (GraphStore.query's default) is asked for explicitly, on
 as the protocol's `default-graph-uri` / `named-graph-uri` listing the published graphs: the
 staging graphs of a write in progress and the engine's own graphs (Virtuoso keeps its
 configuration in graphs of its own) must never show, and neither Oxigraph's
-`union-default-graph` nor Virtuoso's all-graphs default graph would hide them. Variable
+`union-default-graph` nor Virtuoso's all-graphs default graph would hide them. On Oxigraph
+server, whose evaluation over such a list is slow, the union is kept as one private graph
+instead, and asked for as the only `default-graph-uri` (see remote_union). Variable
 substitutions (pyoxigraph's `substitutions`, which a remote engine does not have) become a
 one-row `VALUES` block opening each group of the query (see `with_values`; the tests check
 that it answers like pyoxigraph's substitution for every named query).
@@ -25,7 +27,8 @@ Writing. A writer stages each replaced graph in a temporary graph of its own
 POSTs of N-Triples, or INSERT DATA without a GSP endpoint), retrying Virtuoso's transaction
 deadlocks (`40001` / `SR172`), which it reports under concurrent load. When the `with` block
 ends, one SPARQL Update request publishes everything: a `MOVE` per replaced graph, a `DROP`
-per removed one, the writer's own updates, and a new content version marker. On any error
+per removed one, the writer's own updates, and a new content version marker (on Oxigraph
+server, also the upkeep of the union graph, or its unlinking before a rebuild). On any error
 the staging graphs are dropped and the published graphs were never touched.
 
 On Oxigraph server the graphs skip staging: its updates write quad by quad inside one
@@ -83,6 +86,7 @@ from pyoxigraph import (
 )
 from requests.auth import AuthBase, HTTPBasicAuth, HTTPDigestAuth
 
+from alliance.store import remote_union
 from alliance.store.base import (
     GraphStore,
     GraphWriter,
@@ -92,20 +96,20 @@ from alliance.store.base import (
     StoreError,
     in_process_only,
 )
+from alliance.store.remote_names import (
+    GRAPHS_TTL_SECONDS,
+    NO_GRAPH,
+    PRIVATE_PREFIX,
+    STAGING_PREFIX,
+    STATE_GRAPH,
+    VERSION,
+    stamp_of,
+)
 
 log = logging.getLogger(__name__)
 
-#: Graphs whose IRI starts with this are ours but never published (staging, version marker).
-PRIVATE_PREFIX = "urn:x-alliance:"
-STAGING_PREFIX = PRIVATE_PREFIX + "staging:"
-STATE_GRAPH = NamedNode(PRIVATE_PREFIX + "state")
-VERSION = NamedNode(PRIVATE_PREFIX + "version")
-#: A graph that never exists: the default graph of a dataset that must be empty.
-NO_GRAPH = NamedNode(PRIVATE_PREFIX + "none")
 #: Staging graphs older than this are a killed writer's leftovers.
 STALE_STAGING_SECONDS = 6 * 3600
-#: How long the list of published graphs is reused (it is asked for by every union query).
-GRAPHS_TTL_SECONDS = 2.0
 
 Progress = Callable[[int, int | None, str], None]
 
@@ -130,6 +134,9 @@ class Engine:
     inline_bytes: int = 0
     #: the engine's JSON results need normalising (see the module docstring)
     normalise_json: bool = False
+    #: Graph Store upload parameters that load a graph in bulk, outside any transaction;
+    #: given, the union of the published graphs is kept as one graph (see remote_union)
+    union_load: tuple[tuple[str, str], ...] | None = None
 
 
 # Oxigraph runs an update as one transaction but moves quads slowly (a staged MOVE of the
@@ -140,6 +147,7 @@ OXIGRAPH = Engine(
     batch=100_000,
     list_graphs="SELECT ?g WHERE { GRAPH ?g {} }",
     inline_bytes=96 * 1024 * 1024,
+    union_load=(("no_transaction", ""),),
 )
 # Virtuoso deadlocks on large single loads (seen with 17 MB PUTs on a fresh database);
 # a few thousand triples per request load reliably.
@@ -197,7 +205,8 @@ class RemoteStore(GraphStore):
         self._local = threading.local()
         self._auth: dict[str, AuthBase | None] = {}
         self._lock = threading.Lock()
-        self._graphs: tuple[float, list[NamedNode]] | None = None
+        #: (when, published graphs, union graph or None), reused for GRAPHS_TTL_SECONDS
+        self._graphs: tuple[float, list[NamedNode], NamedNode | None] | None = None
 
     def __repr__(self) -> str:
         return f"RemoteStore({self.url!r})"
@@ -279,9 +288,15 @@ class RemoteStore(GraphStore):
             params += [("default-graph-uri", g.value) for g in default_graphs or []]
             params += [("named-graph-uri", g.value) for g in named_graphs or []]
         elif union_default_graph:
-            published = self.graphs() or [NO_GRAPH]
-            params += [("default-graph-uri", g.value) for g in published]
-            params += [("named-graph-uri", g.value) for g in published]
+            published, union = self._published()
+            published = published or [NO_GRAPH]
+            if union is None:
+                params += [("default-graph-uri", g.value) for g in published]
+                params += [("named-graph-uri", g.value) for g in published]
+            else:  # one graph is much faster than a list (see remote_union)
+                params.append(("default-graph-uri", union.value))
+                if mentions_graph(sparql):
+                    params += [("named-graph-uri", g.value) for g in published]
         # Otherwise the engine's own default graph: Oxigraph's plain default graph, and on
         # Virtuoso the union of every graph (it has no other). FROM in the query then applies.
         body, media_type = self._select(sparql, params, getattr(self._local, "timeout", None))
@@ -398,15 +413,23 @@ class RemoteStore(GraphStore):
         return local.query("CONSTRUCT WHERE { ?s ?p ?o }")
 
     def graphs(self) -> list[NamedNode]:
+        return self._published()[0]
+
+    def _published(self) -> tuple[list[NamedNode], NamedNode | None]:
+        """The published graphs and the union graph (if kept), as seen at most
+        GRAPHS_TTL_SECONDS ago."""
         with self._lock:
             cached = self._graphs
         if cached is not None and time.monotonic() - cached[0] < GRAPHS_TTL_SECONDS:
-            return list(cached[1])
-        found = [g for g in self._all_graphs() if not self._hidden(g)]
-        found.sort(key=lambda g: g.value)
+            return list(cached[1]), cached[2]
+        every = self._all_graphs()
+        found = sorted((g for g in every if not self._hidden(g)), key=lambda g: g.value)
+        union = remote_union.pointer(self) if self.engine.union_load is not None else None
+        if union is not None and union not in every:
+            union = None  # pointing to a graph that is gone: never trust an empty union
         with self._lock:
-            self._graphs = (time.monotonic(), found)
-        return list(found)
+            self._graphs = (time.monotonic(), found, union)
+        return list(found), union
 
     def _all_graphs(self) -> list[NamedNode]:
         rows = self.query(self.engine.list_graphs, union_default_graph=False)
@@ -505,6 +528,45 @@ class RemoteStore(GraphStore):
             _check(response, self.update_url)
             return
 
+    def _copy_graph(
+        self, source: NamedNode, target: NamedNode, params: tuple[tuple[str, str], ...]
+    ) -> None:
+        """Add `source`'s triples to `target`: its N-Triples through the Graph Store Protocol
+        (one GET, one POST with the engine's bulk-load `params`).
+
+        Triples with a blank node are copied inside the store instead (one small update):
+        an upload would mint new blank nodes, and the union must share its blank nodes with
+        the graphs (a query may join both on one).
+        """
+        assert self.gsp_url is not None
+        response = self._request(
+            "GET",
+            self.gsp_url,
+            params={"graph": source.value},
+            headers={"Accept": "application/n-triples"},
+        )
+        _check(response, self.gsp_url)
+        body, blank = response.content, False
+        if b"_:" in body:  # perhaps a blank node (or a literal that looks like one)
+            triples = list(parse(body, RdfFormat.N_TRIPLES))
+            plain = [t for t in triples if not _has_blank_node(t)]
+            blank = len(plain) < len(triples)
+            body = serialize(plain, format=RdfFormat.N_TRIPLES) or b""
+        if body:
+            response = self._request(
+                "POST",
+                self.gsp_url,
+                params=[("graph", target.value), *params],
+                data=body,
+                headers={"Content-Type": "application/n-triples"},
+            )
+            _check(response, self.gsp_url)
+        if blank:
+            self._update(
+                f"INSERT {{ GRAPH {target} {{ ?s ?p ?o }} }} WHERE {{ GRAPH {source} {{ ?s ?p ?o }}"
+                " FILTER (isBlank(?s) || isBlank(?o)) }"
+            )
+
     def _post_triples(self, graph: NamedNode, triples: list[Triple]) -> None:
         """Add triples to a graph: a GSP POST of N-Triples, or INSERT DATA without GSP."""
         body = serialize(triples, format=RdfFormat.N_TRIPLES)
@@ -551,8 +613,8 @@ class RemoteStore(GraphStore):
         for graph in self._all_graphs():
             if not graph.value.startswith(STAGING_PREFIX):
                 continue
-            stamp = graph.value[len(STAGING_PREFIX) :].split(":", 1)[0]
-            if stamp.isdigit() and now - int(stamp) > STALE_STAGING_SECONDS:
+            stamp = stamp_of(graph, STAGING_PREFIX)
+            if stamp is not None and now - stamp > STALE_STAGING_SECONDS:
                 log.info("dropping a killed writer's staging graph %s", graph.value)
                 self._update(f"DROP SILENT GRAPH {graph}")
 
@@ -566,21 +628,44 @@ class _RemoteWriter(GraphWriter):
         self.staged: list[NamedNode] = []
         #: N-Triples carried by the publishing update itself so far
         self.inline_bytes = 0
-        #: the publishing request's operations, in the order they were asked for
-        self.operations: list[str] = []
+        #: the publishing request's operations, in the order they were asked for, each with
+        #: whether it only maintains the union graph in place (see remote_union)
+        self.operations: list[tuple[str, bool]] = []
+        #: whether the engine keeps a union graph, and whether this write rebuilds it
+        self.keeps_union = owner.engine.union_load is not None
+        self.rebuild_union = False
+        #: triples of the graphs changed so far (old and new), while an in-place update is
+        #: still possible
+        self.changed_triples = 0
+
+    def _changing(self, graph: NamedNode, new_triples: int) -> None:
+        """Count a change to `graph` against the union's in-place limit."""
+        if not self.keeps_union or self.rebuild_union:
+            return
+        total = self.changed_triples + new_triples
+        if total <= remote_union.INCREMENTAL_LIMIT:
+            total += self.owner.graph_size(graph)
+        if total > remote_union.INCREMENTAL_LIMIT:
+            self.rebuild_union = True
+        self.changed_triples = total
 
     def replace_graph(self, graph: NamedNode, triples: Iterable[Triple]) -> int:
         materialised = triples if isinstance(triples, list) else list(triples)
         if not materialised:
-            self.operations.append(f"DROP SILENT GRAPH {graph}")
+            self.drop_graph(graph)
             return 0
         if self.owner.engine.inline_bytes:
             body = serialize(materialised, format=RdfFormat.N_TRIPLES)
             assert body is not None
             if self.inline_bytes + len(body) <= self.owner.engine.inline_bytes:
                 self.inline_bytes += len(body)
-                self.operations.append(f"DROP SILENT GRAPH {graph}")
-                self.operations.append(f"INSERT DATA {{ GRAPH {graph} {{\n{body.decode()}}} }}")
+                self._changing(graph, len(materialised))
+                self.operations += [
+                    (remote_union.forget_operation(graph), True),
+                    (f"DROP SILENT GRAPH {graph}", False),
+                    (f"INSERT DATA {{ GRAPH {graph} {{\n{body.decode()}}} }}", False),
+                    (remote_union.add_operation(graph), True),
+                ]
                 log.info("%s: %d triples to publish in the update", graph.value, len(materialised))
                 return len(materialised)
         staging = NamedNode(f"{STAGING_PREFIX}{self.token}:{len(self.staged)}")
@@ -595,28 +680,78 @@ class _RemoteWriter(GraphWriter):
                 say(done, total, f"uploading {graph.value}")
             log.debug("%s: %d/%d triples staged", graph.value, done, total)
         log.info("%s: %d triples staged in %s", graph.value, total, staging.value)
-        self.operations.append(f"MOVE {staging} TO {graph}")
+        self.rebuild_union = True
+        self.operations.append((f"MOVE {staging} TO {graph}", False))
         return total
 
     def drop_graph(self, graph: NamedNode) -> None:
-        self.operations.append(f"DROP SILENT GRAPH {graph}")
+        self._changing(graph, 0)
+        self.operations += [
+            (remote_union.forget_operation(graph), True),
+            (f"DROP SILENT GRAPH {graph}", False),
+        ]
 
     def update(self, sparql_update: str) -> None:
         # Sent with the rest at publish, in order; a malformed update fails the whole request.
-        self.operations.append(sparql_update)
+        self.operations.append((sparql_update, False))
+        if not self.keeps_union or self.rebuild_union:
+            return
+        touched = remote_union.data_triples(sparql_update)
+        self.changed_triples += len(touched or ())
+        if touched is None or self.changed_triples > remote_union.INCREMENTAL_LIMIT:
+            self.rebuild_union = True  # what it changes is unknown here
+            return
+        if touched:
+            self.operations += [(op, True) for op in remote_union.reconcile_operations(touched)]
 
     def publish(self) -> None:
+        owner = self.owner
         if not self.operations:
+            self._repair_union()
             return
-        marker = f'"{uuid.uuid4().hex}"'
-        operations = [
-            *self.operations,
-            f"DROP SILENT GRAPH {STATE_GRAPH}",
+        marker = Literal(uuid.uuid4().hex)
+        if not self.keeps_union:
+            operations = [text for text, maintains in self.operations if not maintains]
+            operations += [
+                f"DROP SILENT GRAPH {STATE_GRAPH}",
+                f"INSERT DATA {{ GRAPH {STATE_GRAPH} {{ {STATE_GRAPH} {VERSION} {marker} }} }}",
+            ]
+            owner._update(" ;\n".join(operations))
+            self.staged = []  # moved away: nothing left to drop
+            log.info("published %d change(s) to %s", len(self.operations), owner.url)
+            return
+        owner._forget_graphs()
+        rebuild = self.rebuild_union or owner._published()[1] is None
+        operations = [remote_union.UNLINK] if rebuild else []
+        operations += [text for text, maintains in self.operations if not (rebuild and maintains)]
+        operations += [
+            f"DELETE WHERE {{ GRAPH {STATE_GRAPH} {{ {STATE_GRAPH} {VERSION} ?v }} }}",
             f"INSERT DATA {{ GRAPH {STATE_GRAPH} {{ {STATE_GRAPH} {VERSION} {marker} }} }}",
         ]
-        self.owner._update(" ;\n".join(operations))
-        self.staged = []  # moved away: nothing left to drop
-        log.info("published %d change(s) to %s", len(self.operations), self.owner.url)
+        owner._update(" ;\n".join(operations))
+        unlinked = time.monotonic()
+        self.staged = []
+        changes = sum(1 for _, maintains in self.operations if not maintains)
+        log.info("published %d change(s) to %s", changes, owner.url)
+        if rebuild:
+            self._rebuild_union(marker, unlinked)
+
+    def _repair_union(self) -> None:
+        """Nothing to publish: build the union if the store has none (filled by another
+        tool, or its last writer was killed before the union was built)."""
+        if not self.keeps_union:
+            return
+        self.owner._forget_graphs()
+        published, union = self.owner._published()
+        if published and union is None:
+            self._rebuild_union(remote_union.current_marker(self.owner), time.monotonic())
+
+    def _rebuild_union(self, marker: Literal | None, unlinked: float) -> None:
+        try:
+            remote_union.rebuild(self.owner, marker, unlinked)
+        except Exception as exc:  # noqa: BLE001 - the changes are published; union queries
+            # list the published graphs until the next write builds a union
+            log.warning("%s: the union graph could not be built: %s", self.owner.url, exc)
 
     def abandon(self) -> None:
         for staging in self.staged:
@@ -640,6 +775,10 @@ def _batches(triples: list[Triple], size: int) -> Iterator[list[Triple]]:
     plain = [t for t in triples if t not in set(blank)] if blank else triples
     for start in range(0, len(plain), size):
         yield plain[start : start + size]
+
+
+def _has_blank_node(triple: Triple) -> bool:
+    return isinstance(triple.subject, BlankNode) or isinstance(triple.object, BlankNode)
 
 
 def _check(response: requests.Response, url: str) -> None:
@@ -745,6 +884,15 @@ def query_form(sparql: str) -> str | None:
             if word in ("SELECT", "CONSTRUCT", "DESCRIBE", "ASK"):
                 return word
     return None
+
+
+def mentions_graph(sparql: str) -> bool:
+    """Whether the query has a GRAPH keyword (outside IRIs, strings and comments): only
+    then do its named graphs matter."""
+    return any(
+        match.lastgroup == "word" and match.group().upper() == "GRAPH"
+        for match in _TOKEN.finditer(sparql)
+    )
 
 
 def with_values(sparql: str, substitutions: dict[str, object]) -> str:

@@ -699,12 +699,17 @@ def test_instances_over_one_remote_store(
         for url in urls:
             assert http_answers(url) == expected_http
         # Oxigraph's own download of every quad (the guide's curl) holds the same quads, and
-        # Alliance's private graphs (its content version marker).
+        # Alliance's private graphs: its state (version marker, union pointer) and the union.
         every = live.http("GET", engine.gsp, headers={"Accept": "application/n-quads"})
         assert every.status == 200
         private = [q for q in every.body.splitlines() if b"<urn:x-alliance:" in q]
-        assert all(q.endswith(b"<urn:x-alliance:state> .") for q in private)
-        public = sorted(q for q in every.body.splitlines() if q not in private)
+        state = [q for q in private if q.endswith(b"<urn:x-alliance:state> .")]
+        pointer = [q for q in state if b"<urn:x-alliance:union> " in q]
+        assert len(pointer) == 1
+        union = pointer[0].split(b"<urn:x-alliance:union> ", 1)[1].split(b" ", 1)[0]
+        assert union.startswith(b"<urn:x-alliance:union:")
+        assert all(q in state or q.endswith(b" " + union + b" .") for q in private)
+        public = sorted(q for q in every.body.splitlines() if b"<urn:x-alliance:" not in q)
         assert public == sorted(gzip.decompress(backup.read_bytes()).splitlines())
     finally:
         for process in instances:
