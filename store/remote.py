@@ -422,13 +422,16 @@ class RemoteStore(GraphStore):
             cached = self._graphs
         if cached is not None and time.monotonic() - cached[0] < GRAPHS_TTL_SECONDS:
             return list(cached[1]), cached[2]
+        # Stamped before asking: a writer drops an unlinked union GRAPHS_TTL_SECONDS after
+        # unlinking it, so no reader may use a pointer read earlier than that.
+        asked = time.monotonic()
         every = self._all_graphs()
         found = sorted((g for g in every if not self._hidden(g)), key=lambda g: g.value)
         union = remote_union.pointer(self) if self.engine.union_load is not None else None
         if union is not None and union not in every:
             union = None  # pointing to a graph that is gone: never trust an empty union
         with self._lock:
-            self._graphs = (time.monotonic(), found, union)
+            self._graphs = (asked, found, union)
         return list(found), union
 
     def _all_graphs(self) -> list[NamedNode]:
