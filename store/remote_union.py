@@ -212,7 +212,9 @@ def rebuild(store: RemoteStore, expected: Literal | None, unlinked_at: float) ->
     if older:
         # Readers may hold the previous pointer for GRAPHS_TTL_SECONDS after it was unlinked.
         time.sleep(max(0.0, unlinked_at + GRAPHS_TTL_SECONDS - time.monotonic()))
-    for graph in older:
+    for done, graph in enumerate(older, 1):
+        if store.progress is not None:  # a transaction as long as the union: say so
+            store.progress(done, len(older), "dropping the previous union")
         _drop(store, graph)
     return union
 
