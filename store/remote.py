@@ -736,6 +736,12 @@ class _RemoteWriter(GraphWriter):
         self.staged = []
         changes = sum(1 for _, maintains in self.operations if not maintains)
         log.info("published %d change(s) to %s", changes, owner.url)
+        if not rebuild:
+            # The in-place upkeep follows the pointer inside the update: if another writer
+            # unlinked the union just before, there is none now, and that writer's rebuild
+            # will be refused (the marker is ours). Then this writer builds it.
+            owner._forget_graphs()
+            rebuild = owner._published()[1] is None
         if rebuild:
             self._rebuild_union(marker, unlinked)
 

@@ -17,7 +17,7 @@ from pyoxigraph import BlankNode, Literal, NamedNode, Triple
 
 from alliance.store import remote_union
 from alliance.store.remote import RemoteStore, mentions_graph
-from alliance.store.remote_names import UNION_PREFIX
+from alliance.store.remote_names import UNION_PREFIX, VERSION
 
 engines = sys.modules["alliance_tests_engines"]
 
@@ -168,6 +168,28 @@ def test_a_rebuild_overtaken_by_another_publish_does_not_switch(store: RemoteSto
     assert overtaken is None
     assert _union(store) == current
     assert _unions(store) == [current]  # its own union is dropped
+
+
+def test_a_small_write_rebuilds_a_union_another_writer_unlinked_meanwhile(
+    store: RemoteStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with store.writer() as writer:
+        writer.replace_graph(A, [_t("x", "1")])
+    first = _union(store)
+    send = RemoteStore._update
+
+    def racing(self: RemoteStore, text: str) -> None:
+        if str(VERSION) in text:  # our publishing update: another writer's unlink lands first
+            send(self, remote_union.UNLINK)
+        send(self, text)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(RemoteStore, "_update", racing)
+        with store.writer() as writer:  # small: its upkeep in place finds no union
+            writer.replace_graph(B, [_t("y", "2")])
+    rebuilt = _union(store)
+    assert rebuilt not in (None, first)
+    assert _values(store) == ["1", "2"]
 
 
 def test_alliance_ingest_builds_the_union(oxigraph, store: RemoteStore, tmp_path: Path) -> None:  # noqa: ANN001
