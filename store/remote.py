@@ -532,24 +532,31 @@ class RemoteStore(GraphStore):
             return
 
     def _copy_graph(
-        self, source: NamedNode, target: NamedNode, params: tuple[tuple[str, str], ...]
+        self,
+        source: NamedNode,
+        target: NamedNode,
+        params: tuple[tuple[str, str], ...],
+        body: bytes | None = None,
     ) -> None:
         """Add `source`'s triples to `target`: its N-Triples through the Graph Store Protocol
-        (one GET, one POST with the engine's bulk-load `params`).
+        (one GET, unless the caller has them as `body`, and one POST with the engine's
+        bulk-load `params`).
 
         Triples with a blank node are copied inside the store instead (one small update):
         an upload would mint new blank nodes, and the union must share its blank nodes with
         the graphs (a query may join both on one).
         """
         assert self.gsp_url is not None
-        response = self._request(
-            "GET",
-            self.gsp_url,
-            params={"graph": source.value},
-            headers={"Accept": "application/n-triples"},
-        )
-        _check(response, self.gsp_url)
-        body, blank = response.content, False
+        if body is None:
+            response = self._request(
+                "GET",
+                self.gsp_url,
+                params={"graph": source.value},
+                headers={"Accept": "application/n-triples"},
+            )
+            _check(response, self.gsp_url)
+            body = response.content
+        blank = False
         if b"_:" in body:  # perhaps a blank node (or a literal that looks like one)
             triples = list(parse(body, RdfFormat.N_TRIPLES))
             plain = [t for t in triples if not _has_blank_node(t)]
@@ -640,6 +647,9 @@ class _RemoteWriter(GraphWriter):
         #: triples of the graphs changed so far (old and new), while an in-place update is
         #: still possible
         self.changed_triples = 0
+        #: the N-Triples of the graphs this write replaces, for a rebuild of the union
+        #: (saves reading them back); forgotten if an update may change them
+        self.bodies: dict[NamedNode, bytes] = {}
 
     def _changing(self, graph: NamedNode, new_triples: int) -> None:
         """Count a change to `graph` against the union's in-place limit."""
@@ -663,6 +673,8 @@ class _RemoteWriter(GraphWriter):
             if self.inline_bytes + len(body) <= self.owner.engine.inline_bytes:
                 self.inline_bytes += len(body)
                 self._changing(graph, len(materialised))
+                if self.keeps_union:
+                    self.bodies[graph] = body
                 self.operations += [
                     (remote_union.forget_operation(graph), True),
                     (f"DROP SILENT GRAPH {graph}", False),
@@ -688,6 +700,7 @@ class _RemoteWriter(GraphWriter):
         return total
 
     def drop_graph(self, graph: NamedNode) -> None:
+        self.bodies.pop(graph, None)
         self._changing(graph, 0)
         self.operations += [
             (remote_union.forget_operation(graph), True),
@@ -697,6 +710,7 @@ class _RemoteWriter(GraphWriter):
     def update(self, sparql_update: str) -> None:
         # Sent with the rest at publish, in order; a malformed update fails the whole request.
         self.operations.append((sparql_update, False))
+        self.bodies.clear()
         if not self.keeps_union or self.rebuild_union:
             return
         touched = remote_union.data_triples(sparql_update)
@@ -757,7 +771,7 @@ class _RemoteWriter(GraphWriter):
 
     def _rebuild_union(self, marker: Literal | None, unlinked: float) -> None:
         try:
-            remote_union.rebuild(self.owner, marker, unlinked)
+            remote_union.rebuild(self.owner, marker, unlinked, known=self.bodies)
         except Exception as exc:  # noqa: BLE001 - the changes are published; union queries
             # list the published graphs until the next write builds a union
             log.warning("%s: the union graph could not be built: %s", self.owner.url, exc)

@@ -164,12 +164,20 @@ def current_marker(store: RemoteStore) -> Literal | None:
     return None
 
 
-def rebuild(store: RemoteStore, expected: Literal | None, unlinked_at: float) -> NamedNode | None:
+def rebuild(
+    store: RemoteStore,
+    expected: Literal | None,
+    unlinked_at: float,
+    *,
+    known: dict[NamedNode, bytes] | None = None,
+) -> NamedNode | None:
     """Bulk-load the union of the published graphs into a new graph and point to it.
 
     `expected` is the version marker the union must match; `unlinked_at` (time.monotonic)
-    when the previous pointer was removed. Returns the new union, or None when another
-    publish came first (its writer builds its own) or the store cannot load in bulk.
+    when the previous pointer was removed; `known`, the N-Triples of graphs the caller has
+    just published (the others are read from the store). Returns the new union, or None
+    when another publish came first (its writer builds its own) or the store cannot load
+    in bulk.
     """
     params = store.engine.union_load
     if params is None or store.gsp_url is None:
@@ -182,7 +190,7 @@ def rebuild(store: RemoteStore, expected: Literal | None, unlinked_at: float) ->
     union = NamedNode(f"{UNION_PREFIX}{int(started * 1000)}:{uuid.uuid4().hex}")
     try:
         for done, graph in enumerate(graphs, 1):
-            store._copy_graph(graph, union, params)
+            store._copy_graph(graph, union, params, (known or {}).get(graph))
             if store.progress is not None:
                 store.progress(done, len(graphs), "building the union of the published graphs")
         store._update(_switch(union, expected))
