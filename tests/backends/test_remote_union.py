@@ -59,6 +59,13 @@ def _union(store: RemoteStore) -> NamedNode | None:
     return store._published()[1]
 
 
+def _publish_one_graph(store: RemoteStore) -> NamedNode | None:
+    """Graph A with one triple, published: its union graph."""
+    with store.writer() as writer:
+        writer.replace_graph(A, [_t("x", "1")])
+    return _union(store)
+
+
 def test_the_union_graph_is_the_merge_and_follows_every_write(store: RemoteStore) -> None:
     with store.writer() as writer:
         writer.replace_graph(A, [_t("x", "1"), _t("shared", "s")])
@@ -143,9 +150,7 @@ def test_a_store_filled_by_another_tool_gets_its_union_at_the_next_write(
 def test_a_failed_rebuild_falls_back_to_the_list_of_graphs(
     store: RemoteStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    with store.writer() as writer:
-        writer.replace_graph(A, [_t("x", "1")])
-    first = _union(store)
+    first = _publish_one_graph(store)
 
     def refuse(*args: object) -> None:
         raise requests.ConnectionError("the server went away")
@@ -165,9 +170,7 @@ def test_a_failed_rebuild_falls_back_to_the_list_of_graphs(
 
 
 def test_a_rebuild_overtaken_by_another_publish_does_not_switch(store: RemoteStore) -> None:
-    with store.writer() as writer:
-        writer.replace_graph(A, [_t("x", "1")])
-    current = _union(store)
+    current = _publish_one_graph(store)
     overtaken = remote_union.rebuild(store, Literal("an older marker"), 0.0)
     assert overtaken is None
     assert _union(store) == current
@@ -177,9 +180,7 @@ def test_a_rebuild_overtaken_by_another_publish_does_not_switch(store: RemoteSto
 def test_a_small_write_rebuilds_a_union_another_writer_unlinked_meanwhile(
     store: RemoteStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    with store.writer() as writer:
-        writer.replace_graph(A, [_t("x", "1")])
-    first = _union(store)
+    first = _publish_one_graph(store)
     send = RemoteStore._update
 
     def racing(self: RemoteStore, text: str) -> None:
