@@ -675,12 +675,13 @@ class _RemoteWriter(GraphWriter):
                 self._changing(graph, len(materialised))
                 if self.keeps_union:
                     self.bodies[graph] = body
+                    self.operations.append((remote_union.forget_operation(graph), True))
                 self.operations += [
-                    (remote_union.forget_operation(graph), True),
                     (f"DROP SILENT GRAPH {graph}", False),
                     (f"INSERT DATA {{ GRAPH {graph} {{\n{body.decode()}}} }}", False),
-                    (remote_union.add_operation(graph), True),
                 ]
+                if self.keeps_union:
+                    self.operations.append((remote_union.add_operation(graph), True))
                 log.info("%s: %d triples to publish in the update", graph.value, len(materialised))
                 return len(materialised)
         staging = NamedNode(f"{STAGING_PREFIX}{self.token}:{len(self.staged)}")
@@ -702,10 +703,9 @@ class _RemoteWriter(GraphWriter):
     def drop_graph(self, graph: NamedNode) -> None:
         self.bodies.pop(graph, None)
         self._changing(graph, 0)
-        self.operations += [
-            (remote_union.forget_operation(graph), True),
-            (f"DROP SILENT GRAPH {graph}", False),
-        ]
+        if self.keeps_union:
+            self.operations.append((remote_union.forget_operation(graph), True))
+        self.operations.append((f"DROP SILENT GRAPH {graph}", False))
 
     def update(self, sparql_update: str) -> None:
         # Sent with the rest at publish, in order; a malformed update fails the whole request.
@@ -728,7 +728,7 @@ class _RemoteWriter(GraphWriter):
             return
         marker = Literal(uuid.uuid4().hex)
         if not self.keeps_union:
-            operations = [text for text, maintains in self.operations if not maintains]
+            operations = [text for text, _ in self.operations]
             operations += [
                 f"DROP SILENT GRAPH {STATE_GRAPH}",
                 f"INSERT DATA {{ GRAPH {STATE_GRAPH} {{ {STATE_GRAPH} {VERSION} {marker} }} }}",
@@ -790,9 +790,7 @@ def _batches(triples: list[Triple], size: int) -> Iterator[list[Triple]]:
     A blank node label only means the same node within one request, so triples sharing
     one must travel together. Our sources mint IRIs, so this batch is small or empty.
     """
-    blank = [
-        t for t in triples if isinstance(t.subject, BlankNode) or isinstance(t.object, BlankNode)
-    ]
+    blank = [t for t in triples if _has_blank_node(t)]
     if blank:
         yield blank
     plain = [t for t in triples if t not in set(blank)] if blank else triples

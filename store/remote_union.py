@@ -66,6 +66,9 @@ MAX_PARSED_UPDATE = 256 * 1024
 
 _POINTER = f"GRAPH {STATE_GRAPH} {{ {STATE_GRAPH} {UNION_POINTER} ?u }}"
 
+#: Keeps `?h` to published graphs (not Alliance's private ones).
+_PUBLISHED_H = f'!STRSTARTS(STR(?h), "{PRIVATE_PREFIX}")'
+
 #: Unlinks the union: readers fall back to the list of published graphs.
 UNLINK = f"DELETE WHERE {{ {_POINTER} }}"
 
@@ -86,7 +89,7 @@ def forget_operation(graph: NamedNode) -> str:
     return (
         f"DELETE {{ GRAPH ?u {{ ?s ?p ?o }} }} WHERE {{ {_POINTER} GRAPH {graph} {{ ?s ?p ?o }}"
         f" FILTER NOT EXISTS {{ GRAPH ?h {{ ?s ?p ?o }}"
-        f' FILTER (?h != {graph} && !STRSTARTS(STR(?h), "{PRIVATE_PREFIX}")) }} }}'
+        f" FILTER (?h != {graph} && {_PUBLISHED_H}) }} }}"
     )
 
 
@@ -129,7 +132,7 @@ def reconcile_operations(triples: list[str]) -> list[str]:
     """After an update that touched `triples`: each is in the union if, and only if, a
     published graph states it."""
     rows = " ".join(f"({triple})" for triple in triples)
-    stated = f'{{ GRAPH ?h {{ ?s ?p ?o }} FILTER (!STRSTARTS(STR(?h), "{PRIVATE_PREFIX}")) }}'
+    stated = f"{{ GRAPH ?h {{ ?s ?p ?o }} FILTER ({_PUBLISHED_H}) }}"
     where = f"{_POINTER} VALUES (?s ?p ?o) {{ {rows} }}"
     return [
         f"DELETE {{ GRAPH ?u {{ ?s ?p ?o }} }} WHERE {{ {where} FILTER NOT EXISTS {stated} }}",
