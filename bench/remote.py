@@ -45,6 +45,7 @@ import tempfile
 import time
 import urllib.parse
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from types import ModuleType
 
@@ -154,6 +155,12 @@ def build_union(engine) -> str | None:  # noqa: ANN001 - engines.Engine
     return union
 
 
+def union_anchor(engine) -> list[tuple[str, str]] | None:  # noqa: ANN001 - engines.Engine
+    """Build the union graph; the parameters that query the engine directly over it."""
+    union = build_union(engine)
+    return [("default-graph-uri", union)] if union else None
+
+
 def compare(direct: tuple[int, str, list], alliance: tuple[int, str, list]) -> None:
     """Each query's answer size, directly and through Alliance (a difference is printed)."""
     for name in QUERY_MIX:
@@ -244,18 +251,13 @@ def main() -> None:
             )
             engine = engines.start_oxigraph(folder)
             try:
-
-                def union_anchor() -> list[tuple[str, str]] | None:
-                    union = build_union(engine)
-                    return [("default-graph-uri", union)] if union else None
-
                 results["Oxigraph server"] = bench_backend(
                     "Oxigraph server",
                     engine,
                     [("union-default-graph", "")],
                     work,
                     args,
-                    prepare=union_anchor,
+                    prepare=partial(union_anchor, engine),
                 )
             finally:
                 engine.stop()
@@ -280,7 +282,9 @@ def main() -> None:
                     check=True,
                     capture_output=True,
                 )
-                results["Virtuoso"] = bench_backend("Virtuoso", engine, [], work, args)
+                results["Virtuoso"] = bench_backend(
+                    "Virtuoso", engine, [], work, args, prepare=partial(union_anchor, engine)
+                )
             finally:
                 engine.stop()
         else:

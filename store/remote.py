@@ -15,8 +15,8 @@ The union default graph (GraphStore.query's default) is asked for explicitly, on
 as the protocol's `default-graph-uri` / `named-graph-uri` listing the published graphs: the
 staging graphs of a write in progress and the engine's own graphs (Virtuoso keeps its
 configuration in graphs of its own) must never show, and neither Oxigraph's
-`union-default-graph` nor Virtuoso's all-graphs default graph would hide them. On Oxigraph
-server, whose evaluation over such a list is slow, the union is kept as one private graph
+`union-default-graph` nor Virtuoso's all-graphs default graph would hide them. Oxigraph server
+and Virtuoso evaluate such a list slowly: there the union is kept as one private graph
 instead, and asked for as the only `default-graph-uri` (see remote_union). Variable
 substitutions (pyoxigraph's `substitutions`, which a remote engine does not have) become a
 one-row `VALUES` block opening each group of the query (see `with_values`; the tests check
@@ -28,8 +28,9 @@ POSTs of N-Triples, or INSERT DATA without a GSP endpoint), retrying Virtuoso's 
 deadlocks (`40001` / `SR172`), which it reports under concurrent load. When the `with` block
 ends, one SPARQL Update request publishes everything: a `MOVE` per replaced graph, a `DROP`
 per removed one, the writer's own updates, and a new content version marker (on Oxigraph
-server, also the upkeep of the union graph, or its unlinking before a rebuild). On any error
-the staging graphs are dropped and the published graphs were never touched.
+server and Virtuoso, also the upkeep of the union graph, or its unlinking before a
+rebuild). On any error the staging graphs are dropped and the published graphs were never
+touched.
 
 On Oxigraph server the graphs skip staging: its updates write quad by quad inside one
 transaction, and a staged `MOVE` pays twice (copy, then delete the staging graph): 20 s to
@@ -134,8 +135,11 @@ class Engine:
     inline_bytes: int = 0
     #: the engine's JSON results need normalising (see the module docstring)
     normalise_json: bool = False
-    #: Graph Store upload parameters that load a graph in bulk, outside any transaction;
-    #: given, the union of the published graphs is kept as one graph (see remote_union)
+    #: keep the union of the published graphs as one graph: the engine evaluates a list of
+    #: default graphs slowly (see remote_union)
+    keeps_union: bool = False
+    #: Graph Store upload parameters that load a graph in bulk, outside any transaction: the
+    #: union is uploaded with them. None: it is copied inside the store (`ADD`)
     union_load: tuple[tuple[str, str], ...] | None = None
 
 
@@ -147,6 +151,7 @@ OXIGRAPH = Engine(
     batch=100_000,
     list_graphs="SELECT ?g WHERE { GRAPH ?g {} }",
     inline_bytes=96 * 1024 * 1024,
+    keeps_union=True,
     union_load=(("no_transaction", ""),),
 )
 # Virtuoso deadlocks on large single loads (seen with 17 MB PUTs on a fresh database);
@@ -161,6 +166,7 @@ VIRTUOSO = Engine(
         "http://www.w3.org/2002/07/owl#",
     ),
     normalise_json=True,
+    keeps_union=True,  # its ADD copies the bundled data in about 3 s
 )
 GENERIC = Engine("sparql", batch=10_000)
 ENGINES = {e.name: e for e in (OXIGRAPH, VIRTUOSO, GENERIC)}
@@ -427,7 +433,7 @@ class RemoteStore(GraphStore):
         asked = time.monotonic()
         every = self._all_graphs()
         found = sorted((g for g in every if not self._hidden(g)), key=lambda g: g.value)
-        union = remote_union.pointer(self) if self.engine.union_load is not None else None
+        union = remote_union.pointer(self) if self.engine.keeps_union else None
         if union is not None and union not in every:
             union = None  # pointing to a graph that is gone: never trust an empty union
         with self._lock:
@@ -642,7 +648,7 @@ class _RemoteWriter(GraphWriter):
         #: whether it only maintains the union graph in place (see remote_union)
         self.operations: list[tuple[str, bool]] = []
         #: whether the engine keeps a union graph, and whether this write rebuilds it
-        self.keeps_union = owner.engine.union_load is not None
+        self.keeps_union = owner.engine.keeps_union
         self.rebuild_union = False
         #: triples of the graphs changed so far (old and new), while an in-place update is
         #: still possible

@@ -5,15 +5,13 @@ store is asked for that union by listing the published graphs (`default-graph-ur
 Alliance's private graphs never show; Oxigraph server evaluates such a list up to three times
 more slowly than one graph (the aggregate of the benchmark mix: 750–930 ms with the list of
 three graphs, 1,000–1,200 ms with its own `union-default-graph`, 260–620 ms over one graph
-holding the union). So on an engine that loads a graph in bulk cheaply (`Engine.union_load`:
-Oxigraph's `no_transaction` Graph Store upload), the union is kept as a private graph
+holding the union), and Virtuoso about twice as slowly (the whole benchmark mix cost it 8.1 ms
+of CPU per query with the list of three graphs, 4.4 ms over one graph). So on those engines
+(`Engine.keeps_union`) the union is kept as a private graph
 `urn:x-alliance:union:<unix time in ms>:<id>`, named by a pointer in the state graph, and union
-queries ask for that one graph.
-
-Not on Virtuoso: it evaluates the list about twice as slowly as one graph on the aggregate
-(17–30 ms against 10 ms; the light queries barely differ), but it loads over HTTP only inside
-transactions, in small batches (see `VIRTUOSO.batch`), and Alliance's own cost per request
-weighs more there than the engine's.
+queries ask for that one graph. Oxigraph server loads it in bulk (`Engine.union_load`: its
+`no_transaction` Graph Store upload of each graph's N-Triples); Virtuoso copies it inside the
+store (`ADD`, 3 s for the bundled data).
 
 Consistency. The pointer only ever names a union that matches the published graphs:
 
@@ -30,8 +28,9 @@ Consistency. The pointer only ever names a union that matches the published grap
 * The previous union is dropped once readers' cached pointers have expired
   (`GRAPHS_TTL_SECONDS` after the publish that unlinked it).
 
-Blank nodes keep their identity: the union is loaded from the graphs' own N-Triples, whose
-labels Oxigraph keeps, and in-place updates copy terms inside the store.
+Blank nodes keep their identity: an upload sends the graphs' own N-Triples, whose labels
+Oxigraph keeps (and copies triples with blank nodes inside the store), `ADD` and in-place
+updates copy terms inside the store.
 """
 
 from __future__ import annotations
@@ -130,13 +129,18 @@ def data_triples(sparql_update: str) -> list[str] | None:
 
 def reconcile_operations(triples: list[str]) -> list[str]:
     """After an update that touched `triples`: each is in the union if, and only if, a
-    published graph states it."""
+    published graph states it.
+
+    Written with OPTIONAL / !BOUND and a join rather than (NOT) EXISTS: Virtuoso 7 does not
+    see VALUES-bound variables inside EXISTS, and would empty the union of them.
+    """
     rows = " ".join(f"({triple})" for triple in triples)
-    stated = f"{{ GRAPH ?h {{ ?s ?p ?o }} FILTER ({_PUBLISHED_H}) }}"
+    stated = f"GRAPH ?h {{ ?s ?p ?o }} FILTER ({_PUBLISHED_H})"
     where = f"{_POINTER} VALUES (?s ?p ?o) {{ {rows} }}"
     return [
-        f"DELETE {{ GRAPH ?u {{ ?s ?p ?o }} }} WHERE {{ {where} FILTER NOT EXISTS {stated} }}",
-        f"INSERT {{ GRAPH ?u {{ ?s ?p ?o }} }} WHERE {{ {where} FILTER EXISTS {stated} }}",
+        f"DELETE {{ GRAPH ?u {{ ?s ?p ?o }} }} WHERE {{ {where} OPTIONAL {{ {stated} }}"
+        " FILTER (!BOUND(?h)) }",
+        f"INSERT {{ GRAPH ?u {{ ?s ?p ?o }} }} WHERE {{ {where} {stated} }}",
     ]
 
 
@@ -174,16 +178,16 @@ def rebuild(
     *,
     known: dict[NamedNode, bytes] | None = None,
 ) -> NamedNode | None:
-    """Bulk-load the union of the published graphs into a new graph and point to it.
+    """Load the union of the published graphs into a new graph and point to it.
 
     `expected` is the version marker the union must match; `unlinked_at` (time.monotonic)
     when the previous pointer was removed; `known`, the N-Triples of graphs the caller has
     just published (the others are read from the store). Returns the new union, or None
-    when another publish came first (its writer builds its own) or the store cannot load
-    in bulk.
+    when another publish came first (its writer builds its own) or the engine keeps no
+    union (or would upload it, but has no Graph Store endpoint).
     """
     params = store.engine.union_load
-    if params is None or store.gsp_url is None:
+    if not store.engine.keeps_union or (params is not None and store.gsp_url is None):
         log.info("%s: no bulk load; union queries list the published graphs", store.url)
         return None
     graphs = [g for g in store._all_graphs() if not store._hidden(g)]
@@ -193,7 +197,10 @@ def rebuild(
     union = NamedNode(f"{UNION_PREFIX}{int(started * 1000)}:{uuid.uuid4().hex}")
     try:
         for done, graph in enumerate(graphs, 1):
-            store._copy_graph(graph, union, params, (known or {}).get(graph))
+            if params is None:  # inside the store: blank nodes are the graphs' own
+                store._update(f"ADD {graph} TO {union}")
+            else:
+                store._copy_graph(graph, union, params, (known or {}).get(graph))
             if store.progress is not None:
                 store.progress(done, len(graphs), "building the union of the published graphs")
         store._update(_switch(union, expected))
