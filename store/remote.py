@@ -17,7 +17,8 @@ staging graphs of a write in progress and the engine's own graphs (Virtuoso keep
 configuration in graphs of its own) must never show, and neither Oxigraph's
 `union-default-graph` nor Virtuoso's all-graphs default graph would hide them. Oxigraph server
 and Virtuoso evaluate such a list slowly: there the union is kept as one private graph
-instead, and asked for as the only `default-graph-uri` (see remote_union). Variable
+instead, and asked for as the only `default-graph-uri` (see remote_union). Queries travel over
+one kept-alive connection per thread (see sparql_client). Variable
 substitutions (pyoxigraph's `substitutions`, which a remote engine does not have) become a
 one-row `VALUES` block opening each group of the query (see `with_values`; the tests check
 that it answers like pyoxigraph's substitution for every named query).
@@ -350,10 +351,12 @@ class RemoteStore(GraphStore):
         self, sparql: str, params: list[tuple[str, str]], timeout: float | None = None
     ) -> tuple[bytes, str]:
         """Send a query through SPARQLWrapper; returns the answer's body and media type."""
-        from SPARQLWrapper import BASIC, DIGEST, POST, URLENCODED, SPARQLWrapper
+        from SPARQLWrapper import BASIC, DIGEST, POST, URLENCODED
         from SPARQLWrapper.SPARQLExceptions import QueryBadFormed, SPARQLWrapperException
 
-        wrapper = SPARQLWrapper(self.url)
+        from alliance.store.sparql_client import KeptAliveWrapper
+
+        wrapper = KeptAliveWrapper(self.url)
         wrapper.setMethod(POST)
         wrapper.setRequestMethod(URLENCODED)
         wrapper.setOnlyConneg(True)  # Oxigraph refuses the format/output parameters

@@ -1,0 +1,148 @@
+"""SPARQLWrapper over kept-alive HTTP connections: how the remote store sends its queries.
+
+Why. SPARQLWrapper sends each query through `urllib.request.urlopen`, which opens a new TCP
+connection per query and closes it after the answer. Under a stream of light queries that
+costs on both sides: the benchmark mix through Alliance over Virtuoso spent more on
+connections than on some of the queries themselves. `KeptAliveWrapper` keeps SPARQLWrapper
+for everything it does (the protocol's parameters, the request's encoding, the Accept and
+basic-auth headers, its exceptions for the server's 400/401/404/414/500 answers) and only
+sends the request it built over a connection kept open per thread and per server.
+
+Digest auth (urllib's handler answers the challenge) and a proxy set in the environment for
+the server go through SPARQLWrapper's own `urlopen`, as before.
+"""
+
+from __future__ import annotations
+
+import http.client
+import io
+import os
+import threading
+import urllib.error
+import urllib.parse
+import urllib.request
+from email.message import Message
+from typing import Any
+
+from SPARQLWrapper import DIGEST, SPARQLWrapper
+from SPARQLWrapper.SPARQLExceptions import (
+    EndPointInternalError,
+    EndPointNotFound,
+    QueryBadFormed,
+    Unauthorized,
+    URITooLong,
+)
+
+#: SPARQLWrapper's exception for each status it names (see SPARQLWrapper._query).
+_STATUS_ERRORS = {
+    400: QueryBadFormed,
+    401: Unauthorized,
+    404: EndPointNotFound,
+    414: URITooLong,
+    500: EndPointInternalError,
+}
+#: A kept-alive connection the server closed meanwhile fails in one of these ways on reuse;
+#: the query is then sent again once on a new connection (reading twice is harmless).
+_STALE = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)
+
+_local = threading.local()
+
+
+class Answer:
+    """The part of an HTTP response SPARQLWrapper's QueryResult and the store read: its body
+    (already read, so that the connection can serve the next query) and its headers."""
+
+    def __init__(self, url: str, status: int, headers: Message, body: bytes):
+        self.url, self.status, self.headers, self._body = url, status, headers, body
+
+    def read(self) -> bytes:
+        return self._body
+
+    def info(self) -> Message:
+        return self.headers
+
+    def geturl(self) -> str:
+        return self.url
+
+
+class KeptAliveWrapper(SPARQLWrapper):
+    """A SPARQLWrapper whose queries reuse this thread's connection to the server."""
+
+    def _query(self) -> tuple[Any, str]:
+        request = self._createRequest()
+        parts = urllib.parse.urlsplit(request.full_url)
+        if (
+            (self.user and self.http_auth == DIGEST)
+            or parts.scheme not in ("http", "https")
+            or _proxied(parts)
+        ):
+            return super()._query()
+        answer = _send(request, parts, self.timeout)
+        if answer is None:  # a redirect: urllib follows it
+            return super()._query()
+        return answer, self.returnFormat
+
+
+def _proxied(parts: urllib.parse.SplitResult) -> bool:
+    proxies = urllib.request.getproxies()
+    return parts.scheme in proxies and not urllib.request.proxy_bypass(parts.hostname or "")
+
+
+def _connection(parts: urllib.parse.SplitResult, timeout: float | None) -> tuple[Any, bool]:
+    """This thread's connection to the server, and whether it served a query before."""
+    if getattr(_local, "pid", None) != os.getpid():  # forked: the parent's sockets are not ours
+        _local.pid, _local.connections = os.getpid(), {}
+    pool: dict[tuple[str, str], http.client.HTTPConnection] = _local.connections
+    key = (parts.scheme, parts.netloc)
+    connection = pool.get(key)
+    if connection is not None:
+        connection.timeout = timeout
+        if connection.sock is not None:
+            connection.sock.settimeout(timeout)
+        return connection, True
+    kind = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+    connection = kind(parts.hostname or "", parts.port, timeout=timeout)
+    pool[key] = connection
+    return connection, False
+
+
+def _forget(parts: urllib.parse.SplitResult) -> None:
+    connection = getattr(_local, "connections", {}).pop((parts.scheme, parts.netloc), None)
+    if connection is not None:
+        connection.close()
+
+
+def _send(
+    request: urllib.request.Request, parts: urllib.parse.SplitResult, timeout: Any
+) -> Answer | None:
+    """Send the request SPARQLWrapper built; its errors raised as SPARQLWrapper raises them.
+    None for a redirect."""
+    target = urllib.parse.urlunsplit(("", "", parts.path or "/", parts.query, ""))
+    headers = dict(request.header_items())
+    for attempt in (1, 2):
+        connection, reused = _connection(parts, timeout)
+        try:
+            connection.request(request.get_method(), target, body=request.data, headers=headers)
+            response = connection.getresponse()
+            body = response.read()
+        except _STALE:
+            _forget(parts)
+            if reused and attempt == 1:
+                continue
+            raise
+        except BaseException:  # a timeout or a broken answer: never reuse that connection
+            _forget(parts)
+            raise
+        if response.will_close:
+            _forget(parts)
+        break
+    if 300 <= response.status < 400:
+        return None
+    if response.status >= 400:
+        error = _STATUS_ERRORS.get(response.status)
+        if error is not None:
+            raise error(body)
+        raise urllib.error.HTTPError(
+            request.full_url, response.status, response.reason, response.headers, io.BytesIO(body)
+        )
+    return Answer(request.full_url, response.status, response.headers, body)
