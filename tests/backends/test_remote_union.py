@@ -157,11 +157,13 @@ def test_blank_nodes_are_shared_with_the_graphs(any_store: RemoteStore) -> None:
 
 
 def test_a_store_filled_by_another_tool_gets_its_union_at_the_next_write(
-    store: RemoteStore,
-    oxigraph,  # noqa: ANN001
+    any_store: RemoteStore,
 ) -> None:
-    response = requests.put(
-        oxigraph.gsp,
+    store = any_store
+    assert store.gsp_url is not None
+    response = store._request(  # a plain Graph Store PUT: no version marker, no union
+        "PUT",
+        store.gsp_url,
         params={"graph": A.value},
         data=f'<{EX}x> {P} "1" .\n'.encode(),
         headers={"Content-Type": "application/n-triples"},
