@@ -71,11 +71,7 @@ class KeptAliveWrapper(SPARQLWrapper):
     def _query(self) -> tuple[Any, str]:
         request = self._createRequest()
         parts = urllib.parse.urlsplit(request.full_url)
-        if (
-            (self.user and self.http_auth == DIGEST)
-            or parts.scheme not in ("http", "https")
-            or _proxied(parts)
-        ):
+        if (self.user and self.http_auth == DIGEST) or not _direct(parts):
             return super()._query()
         answer = _send(request, parts, self.timeout)
         if answer is None:  # a redirect: urllib follows it
@@ -83,9 +79,16 @@ class KeptAliveWrapper(SPARQLWrapper):
         return answer, self.returnFormat
 
 
-def _proxied(parts: urllib.parse.SplitResult) -> bool:
-    proxies = urllib.request.getproxies()
-    return parts.scheme in proxies and not urllib.request.proxy_bypass(parts.hostname or "")
+def _direct(parts: urllib.parse.SplitResult) -> bool:
+    """Whether this thread may reach the server over a connection of its own: HTTP(S), and
+    no proxy set for it (asked once per server: reading the environment costs per query)."""
+    known: dict[tuple[str, str], bool] = _local.__dict__.setdefault("direct", {})
+    key = (parts.scheme, parts.netloc)
+    if key not in known:
+        proxies = urllib.request.getproxies()
+        proxied = parts.scheme in proxies and not urllib.request.proxy_bypass(parts.hostname or "")
+        known[key] = parts.scheme in ("http", "https") and not proxied
+    return known[key]
 
 
 def _connection(parts: urllib.parse.SplitResult, timeout: float | None) -> tuple[Any, bool]:

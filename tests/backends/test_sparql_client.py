@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import json
 import threading
+import urllib.parse
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from alliance.store import StoreError
-from alliance.store.remote import RemoteStore
+from alliance.store.remote import MAX_GET_QUERY, RemoteStore
 
 ROW = json.dumps(
     {"head": {"vars": ["x"]}, "results": {"bindings": [{"x": {"type": "literal", "value": "1"}}]}}
@@ -28,7 +29,7 @@ class Endpoint(ThreadingHTTPServer):
     #: what the next answers do with their connection: "keep", "close" (Connection: close)
     #: or "drop" (closed without saying so)
     mode = "keep"
-    queries: list[str]
+    queries: list[tuple[str, str]]
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -39,10 +40,16 @@ class Handler(BaseHTTPRequestHandler):
         super().setup()
         self.server.connections += 1
 
+    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+        self._query("GET", urllib.parse.urlsplit(self.path).query)
+
     def do_POST(self) -> None:  # noqa: N802 - http.server's name
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        self.server.queries.append(body.decode())
-        if b"MALFORMED" in body:
+        self._query("POST", self.rfile.read(int(self.headers["Content-Length"])).decode())
+
+    def _query(self, method: str, form: str) -> None:
+        query = urllib.parse.parse_qs(form)["query"][0]
+        self.server.queries.append((method, query))
+        if "MALFORMED" in query:
             self._answer(400, b"Parse error at line 1, column 3", "text/plain")
         else:
             self._answer(200, ROW, "application/sparql-results+json")
@@ -77,8 +84,11 @@ def _store(endpoint: Endpoint) -> RemoteStore:
     return RemoteStore(f"http://127.0.0.1:{endpoint.server_address[1]}/sparql", engine="sparql")
 
 
-def _ask(store: RemoteStore) -> list[str]:
-    rows = store.query("SELECT ?x WHERE { ?s ?p ?x }", union_default_graph=False)
+QUERY = "SELECT ?x WHERE { ?s ?p ?x }"
+
+
+def _ask(store: RemoteStore, query: str = QUERY) -> list[str]:
+    rows = store.query(query, union_default_graph=False)
     return [row["x"].value for row in rows]  # type: ignore[union-attr]
 
 
@@ -118,4 +128,12 @@ def test_the_servers_error_is_reported_and_the_connection_kept(endpoint: Endpoin
         store.query("SELECT MALFORMED", union_default_graph=False)
     assert isinstance(failure.value.__cause__, SyntaxError)
     assert _ask(store) == ["1"]
+    assert endpoint.connections == 1
+
+
+def test_short_queries_are_sent_by_get_long_ones_by_post(endpoint: Endpoint) -> None:
+    store = _store(endpoint)
+    long = QUERY + "#" + "x" * MAX_GET_QUERY  # a comment: the same query, too long a URL
+    assert _ask(store) == _ask(store, long) == ["1"]
+    assert endpoint.queries == [("GET", QUERY), ("POST", long)]
     assert endpoint.connections == 1
