@@ -13,16 +13,18 @@ graph kept), loaded with each engine's own bulk loader (`oxigraph load`; Virtuos
 Alliance's: Alliance answers a query without GRAPH over the union of the named graphs, which
 Oxigraph server does only with its `union-default-graph` parameter (added to every direct
 query), and Virtuoso does by default. (Alliance itself asks the remote store for that union
-with `default-graph-uri`/`named-graph-uri` listing the published graphs, so that staging and
-engine graphs never show; the direct queries use each engine's own way to the same answers.)
+with `default-graph-uri` naming the graph that holds it (below), or else listing the published
+graphs, so that staging and engine graphs never show; the direct queries use each engine's own
+way to the same answers.)
 Before timing, each query of the mix is sent once both ways and the sizes of the answers are
 compared (a difference is printed, not fatal: DESCRIBE is engine-defined).
 
-On Oxigraph server Alliance keeps the union of the published graphs as one graph of the
-store (store/remote_union.py); `alliance ingest` over the bulk-loaded store, which finds
-every source unchanged, builds it, and its time is printed. A second anchor then queries
-Oxigraph server directly over that same union graph (`default-graph-uri`): the like-for-like
-comparison, where Alliance's only extra is its own cost per request.
+On both engines Alliance keeps the union of the published graphs as one graph of the store
+(store/remote_union.py); `alliance ingest` over the bulk-loaded store, which finds every
+source unchanged, builds it, and its time is printed. The direct anchor runs before that (the
+union graph would otherwise count twice in the engine's own union); a second anchor then
+queries the engine directly over that same union graph (`default-graph-uri`): the
+like-for-like comparison, where Alliance's only extra is its own cost per request.
 
 Client, Alliance and the backend share the machine's cores: compare figures only within one
 run. Alliance runs with `--rate-limit 0` (the per-client limit would refuse a benchmark).

@@ -1,7 +1,7 @@
 """The union graph a remote store keeps for union queries (store/remote_union.py).
 
-Each test runs its own small Oxigraph server (and Virtuoso, for the tests of both engines),
-so that what it counts is only its own data. The three-backend suite (test_backends.py)
+Each test runs its own small Oxigraph server (or an emptied Virtuoso, for the tests of both
+engines), so that what it counts is only its own data. The three-backend suite (test_backends.py)
 checks the answers over the bundled data.
 """
 
@@ -45,26 +45,35 @@ def store(oxigraph) -> RemoteStore:  # noqa: ANN001
     return RemoteStore(oxigraph.query, update_url=oxigraph.update, gsp_url=oxigraph.gsp)
 
 
+@pytest.fixture(scope="module")
+def virtuoso(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
+    """One Virtuoso for the module (it takes seconds to start): `any_store` empties it."""
+    if engines.virtuoso_binary() is None:
+        pytest.skip("Virtuoso is not installed: apt-get install virtuoso-opensource-7-bin")
+    engine = engines.start_virtuoso(tmp_path_factory.mktemp("virtuoso"))
+    yield engine
+    engine.stop()
+
+
 @pytest.fixture(params=["oxigraph", "virtuoso"])
-def any_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[RemoteStore]:
-    """A store on its own server of each engine that keeps a union graph: Oxigraph server
-    uploads it in bulk, Virtuoso copies it inside the store."""
+def any_store(request: pytest.FixtureRequest) -> Iterator[RemoteStore]:
+    """An empty store of each engine that keeps a union graph: Oxigraph server uploads it
+    in bulk, Virtuoso copies it inside the store."""
     if request.param == "oxigraph":
         yield request.getfixturevalue("store")
         return
-    if engines.virtuoso_binary() is None:
-        pytest.skip("Virtuoso is not installed: apt-get install virtuoso-opensource-7-bin")
-    engine = engines.start_virtuoso(tmp_path)
-    try:
-        yield RemoteStore(
-            engine.query,
-            update_url=engine.update,
-            gsp_url=engine.gsp,
-            user=engine.user,
-            password=engine.password,
-        )
-    finally:
-        engine.stop()
+    engine = request.getfixturevalue("virtuoso")
+    store = RemoteStore(
+        engine.query,
+        update_url=engine.update,
+        gsp_url=engine.gsp,
+        user=engine.user,
+        password=engine.password,
+    )
+    yield store
+    for graph in store._all_graphs():  # the next test starts from an empty store again
+        if not graph.value.startswith(store.engine.internal_prefixes):
+            store._update(f"DROP SILENT GRAPH {graph}")
 
 
 def _values(store: RemoteStore) -> list[str]:
