@@ -17,7 +17,10 @@ from __future__ import annotations
 import http.client
 import io
 import os
+import select
+import socket
 import threading
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -44,6 +47,11 @@ _STATUS_ERRORS = {
 #: A kept-alive connection the server closed meanwhile fails in one of these ways on reuse;
 #: the query is then sent again once on a new connection (reading twice is harmless).
 _STALE = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)
+
+#: A connection idle for longer is replaced rather than reused: servers close idle
+#: connections after a few seconds (Apache 5, gunicorn 2) to a minute (nginx), and Oxigraph
+#: server 0.5 writes a `500 Resource temporarily unavailable` on one idle for 60 s.
+MAX_IDLE_SECONDS = 5.0
 
 _local = threading.local()
 
@@ -92,27 +100,48 @@ def _direct(parts: urllib.parse.SplitResult) -> bool:
 
 
 def _connection(parts: urllib.parse.SplitResult, timeout: float | None) -> tuple[Any, bool]:
-    """This thread's connection to the server, and whether it served a query before."""
+    """This thread's connection to the server, and whether it served a query before.
+
+    A connection idle for more than MAX_IDLE_SECONDS, or one with something to read before
+    anything was asked, is replaced: the server closed it, or (Oxigraph server, when its
+    read timed out) wrote an error on it that would be taken for the next answer.
+    """
     if getattr(_local, "pid", None) != os.getpid():  # forked: the parent's sockets are not ours
         _local.pid, _local.connections = os.getpid(), {}
-    pool: dict[tuple[str, str], http.client.HTTPConnection] = _local.connections
+    pool: dict[tuple[str, str], tuple[http.client.HTTPConnection, float]] = _local.connections
     key = (parts.scheme, parts.netloc)
-    connection = pool.get(key)
-    if connection is not None:
-        connection.timeout = timeout
-        if connection.sock is not None:
-            connection.sock.settimeout(timeout)
-        return connection, True
+    if key in pool:
+        connection, used = pool[key]
+        sock = connection.sock
+        if sock is not None and time.monotonic() - used <= MAX_IDLE_SECONDS and _quiet(sock):
+            connection.timeout = timeout
+            sock.settimeout(timeout)
+            return connection, True
+        _forget(parts)
     kind = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
     connection = kind(parts.hostname or "", parts.port, timeout=timeout)
-    pool[key] = connection
+    pool[key] = (connection, time.monotonic())
     return connection, False
 
 
+def _quiet(sock: socket.socket) -> bool:
+    """Whether the socket has nothing to read (no unasked bytes, no end of stream)."""
+    poller = select.poll()
+    poller.register(sock, select.POLLIN)
+    return not poller.poll(0)
+
+
+def _used(parts: urllib.parse.SplitResult) -> None:
+    pool = _local.connections
+    key = (parts.scheme, parts.netloc)
+    if key in pool:
+        pool[key] = (pool[key][0], time.monotonic())
+
+
 def _forget(parts: urllib.parse.SplitResult) -> None:
-    connection = getattr(_local, "connections", {}).pop((parts.scheme, parts.netloc), None)
-    if connection is not None:
-        connection.close()
+    entry = getattr(_local, "connections", {}).pop((parts.scheme, parts.netloc), None)
+    if entry is not None:
+        entry[0].close()
 
 
 def _send(
@@ -138,6 +167,8 @@ def _send(
             raise
         if response.will_close:
             _forget(parts)
+        else:
+            _used(parts)
         break
     if 300 <= response.status < 400:
         return None

@@ -2,13 +2,15 @@
 
 A small HTTP/1.1 server here answers every query with one SPARQL JSON row and counts the
 connections it accepts; it can close a connection after an answer, with or without saying
-so, as real servers do when they time an idle connection out.
+so, or write an unasked error on it first, as real servers do when they time an idle
+connection out.
 """
 
 from __future__ import annotations
 
 import json
 import threading
+import time
 import urllib.parse
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -22,12 +24,18 @@ ROW = json.dumps(
     {"head": {"vars": ["x"]}, "results": {"bindings": [{"x": {"type": "literal", "value": "1"}}]}}
 ).encode()
 
+STALE = (
+    b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 46\r\n\r\n"
+    b"Resource temporarily unavailable (os error 11)"
+)
+
 
 class Endpoint(ThreadingHTTPServer):
     daemon_threads = True
     connections = 0
-    #: what the next answers do with their connection: "keep", "close" (Connection: close)
-    #: or "drop" (closed without saying so)
+    #: what the next answers do with their connection: "keep", "close" (Connection: close),
+    #: "drop" (closed without saying so) or "stale" (an unasked error written on it a moment
+    #: later, then closed: what Oxigraph server does when an idle connection times out)
     mode = "keep"
     queries: list[tuple[str, str]]
 
@@ -53,6 +61,10 @@ class Handler(BaseHTTPRequestHandler):
             self._answer(400, b"Parse error at line 1, column 3", "text/plain")
         else:
             self._answer(200, ROW, "application/sparql-results+json")
+        if self.server.mode == "stale":
+            self.wfile.flush()
+            time.sleep(0.1)
+            self.wfile.write(STALE)
         if self.server.mode != "keep":
             self.close_connection = True
 
@@ -112,12 +124,13 @@ def test_each_thread_has_its_own_connection(endpoint: Endpoint) -> None:
     assert endpoint.connections == 3
 
 
-@pytest.mark.parametrize("mode", ["close", "drop"])
+@pytest.mark.parametrize("mode", ["close", "drop", "stale"])
 def test_a_connection_the_server_closed_is_replaced(endpoint: Endpoint, mode: str) -> None:
     store = _store(endpoint)
     endpoint.mode = mode
     for _ in range(3):
         assert _ask(store) == ["1"]
+        time.sleep(0.3)  # idle: what the server does with the connection meanwhile is seen
     assert len(endpoint.queries) == 3  # each query sent once: none lost, none repeated
     assert endpoint.connections == 3
 
