@@ -1,12 +1,16 @@
 """SPARQLWrapper over kept-alive HTTP connections: how the remote store sends its queries.
 
 Why. SPARQLWrapper sends each query through `urllib.request.urlopen`, which opens a new TCP
-connection per query and closes it after the answer. Under a stream of light queries that
-costs on both sides: the benchmark mix through Alliance over Virtuoso spent more on
-connections than on some of the queries themselves. `KeptAliveWrapper` keeps SPARQLWrapper
-for everything it does (the protocol's parameters, the request's encoding, the Accept and
-basic-auth headers, its exceptions for the server's 400/401/404/414/500 answers) and only
-sends the request it built over a connection kept open per thread and per server.
+connection per query and closes it after the answer: a handshake, and a new connection for
+the server to accept, for every query of a stream of light ones. `KeptAliveWrapper` keeps
+SPARQLWrapper for everything it does (the protocol's parameters, the request's encoding, the
+Accept and basic-auth headers, its exceptions for the server's 400/401/404/414/500 answers)
+and only sends the request it built over a connection kept open per thread and per server.
+
+A kept connection is reused only while it is fresh (idle for at most MAX_IDLE_SECONDS) and
+quiet (nothing to read before anything was asked); otherwise the server may have closed it,
+or written an error on it that would be read as the next answer. One the server closed
+without notice is replaced, and the query sent once more.
 
 Digest auth (urllib's handler answers the challenge) and a proxy set in the environment for
 the server go through SPARQLWrapper's own `urlopen`, as before.
