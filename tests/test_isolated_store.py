@@ -60,9 +60,15 @@ def wait_for(condition, what: str, seconds: float = 60.0) -> None:  # noqa: ANN0
 
 
 def dead(pid: int) -> bool:
-    """Whether the process is gone or a zombie (killed, not yet reaped)."""
+    """Whether the process is gone or a zombie (killed, not yet reaped) with no thread left.
+
+    A killed process's main thread can show as a zombie while its other threads are still
+    exiting and holding its pipes open: its parent can neither reap it nor see its pipes
+    close yet, so it only counts as dead once it is its last thread.
+    """
     try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+        zombie = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+        return zombie and os.listdir(f"/proc/{pid}/task") == [str(pid)]
     except OSError:
         return True
 
