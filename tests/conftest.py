@@ -61,7 +61,37 @@ def bundled_summary(bundled_store_dir: Path) -> Summary:
 
 
 @pytest.fixture(scope="session")
+def oxigraph_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
+    """An Oxigraph server started for the session (tests/backends/engines.py)."""
+    engines = sys.modules["alliance_tests_engines"]
+    if engines.oxigraph_binary() is None:
+        pytest.skip("the oxigraph binary is not installed (pip install oxigraph, the test extra)")
+    engine = engines.start_oxigraph(tmp_path_factory.mktemp("oxigraph"))
+    yield engine
+    engine.stop()
+
+
+@pytest.fixture(scope="session")
+def oxigraph_summary(oxigraph_engine) -> Summary:  # noqa: ANN001
+    """The bundled sources ingested into the session's Oxigraph server, as `alliance serve`
+    does it. Publishing them there takes most of a minute, so the backend suite and the
+    deployment tests share this one store; a test that changes it must leave it as it was."""
+    access = {"update": oxigraph_engine.update, "gsp": oxigraph_engine.gsp}
+    with open_store(oxigraph_engine.query, **access) as remote:
+        return ingest(remote, bundled_sources(), trusted=certified_report)
+
+
+@pytest.fixture(scope="session")
 def store(bundled_store_dir: Path) -> Iterator[GraphStore]:
     """The bundled store, opened read-only: tests must not change it."""
     with open_store(bundled_store_dir, read_only=True) as opened:
         yield opened
+
+
+@pytest.fixture(scope="session")
+def full_validation(store: GraphStore):  # noqa: ANN201 - pyshacl's report type
+    """A plain pySHACL run over every published triple, the reference that Alliance's own
+    validations must equal. It takes tens of seconds, so the session runs it once."""
+    from alliance.shapes.gate import validate
+
+    return validate([t for g in store.graphs() for t in store.triples(g)])

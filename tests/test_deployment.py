@@ -624,24 +624,31 @@ def engines() -> ModuleType:
 
 @pytest.mark.slow
 def test_instances_over_one_remote_store(
-    engines: ModuleType, unit_server, bundled_store_dir: Path, tmp_path: Path
+    engines: ModuleType,
+    unit_server,  # noqa: ANN001
+    bundled_store_dir: Path,
+    tmp_path: Path,
+    oxigraph_engine,  # noqa: ANN001 - tests/conftest.py
+    oxigraph_summary,  # noqa: ANN001 - the bundled sources ingested there
 ) -> None:
-    if shutil.which("oxigraph") is None:
-        pytest.skip("oxigraph is not installed (pip install oxigraph)")
+    """The guide's remote deployment, on the session's Oxigraph server: its ingest of the
+    bundled sources is the one the guide describes, and this test leaves it as it found it
+    (wiped, then restored from the backup)."""
     expected = named_answers(["--store", str(bundled_store_dir)])
     assert_not_empty(expected)
     expected_http = http_answers(f"http://127.0.0.1:{unit_server[0]}")
-    (tmp_path / "oxigraph").mkdir()
-    engine = engines.start_oxigraph(tmp_path / "oxigraph")
+    engine = oxigraph_engine
+    assert {o.source for o in oxigraph_summary.outcomes} == {"ontology", "territories", "facts"}
     instances: list[subprocess.Popen] = []
     try:
-        # As the guide says: the store's endpoints in the environment, then `alliance ingest`.
+        # As the guide says: the store's endpoints in the environment, then `alliance ingest`
+        # (the store already holds the bundled sources: nothing to publish).
         env = {
             "ALLIANCE_STORE": engine.query,
             "ALLIANCE_STORE_UPDATE": engine.update,
             "ALLIANCE_STORE_GSP": engine.gsp,
         }
-        alliance("ingest", env=env)
+        assert "nothing changed" in alliance("ingest", env=env)
         assert named_answers([], env=env) == expected
         # Two read-only instances, given only the query endpoint, each with its own cache.
         urls = []
@@ -714,18 +721,21 @@ def test_instances_over_one_remote_store(
     finally:
         for process in instances:
             stop(process)
-        engine.stop()
 
     # The engine's own tools, server stopped: `oxigraph dump`, then `oxigraph load` into a
     # fresh folder served by a new `oxigraph serve`: the same answers.
     binary = shutil.which("oxigraph")
     engine_dump = tmp_path / "engine.nq"
-    subprocess.run(
-        [binary, "dump", "--location", str(tmp_path / "oxigraph" / "data")]
-        + ["--file", str(engine_dump)],
-        check=True,
-        capture_output=True,
-    )
+    engine.stop()
+    try:
+        subprocess.run(
+            [binary, "dump", "--location", str(engine.folder / "data")]
+            + ["--file", str(engine_dump)],
+            check=True,
+            capture_output=True,
+        )
+    finally:
+        engines.restart_oxigraph(engine)  # the session's server, for the tests after this one
     fresh = tmp_path / "oxigraph-restored"
     fresh.mkdir()
     subprocess.run(
@@ -733,12 +743,11 @@ def test_instances_over_one_remote_store(
         check=True,
         capture_output=True,
     )
-    engine = engines.start_oxigraph(fresh)
+    loaded = engines.start_oxigraph(fresh)
     try:
-        env = {"ALLIANCE_STORE": engine.query}
-        assert named_answers([], env=env) == expected
+        assert named_answers([], env={"ALLIANCE_STORE": loaded.query}) == expected
     finally:
-        engine.stop()
+        loaded.stop()
 
 
 @pytest.mark.slow

@@ -7,14 +7,15 @@ import pytest
 from alliance.ingest.pipeline import gate
 from alliance.ingest.reference.certificate import certified_report
 from alliance.ingest.sources import bundled_sources
-from alliance.shapes.gate import validate
 from alliance.store import GraphStore
 
 
 @pytest.mark.slow
-def test_gate_equals_full_pyshacl_over_the_published_dataset(store: GraphStore) -> None:
-    everything = [t for g in store.graphs() for t in store.triples(g)]
-    full = validate(everything)
+def test_gate_equals_full_pyshacl_over_the_published_dataset(
+    store: GraphStore,
+    full_validation,  # noqa: ANN001 - tests/conftest.py
+) -> None:
+    full = full_validation
     combined = set()
     for source in bundled_sources():
         triples = list(source.build())

@@ -203,12 +203,12 @@ def test_the_store_is_validated_without_file(bundled_store_dir: Path) -> None:
 
 
 @pytest.mark.slow
-def test_the_store_validation_equals_a_full_pyshacl_run(store) -> None:  # noqa: ANN001
+def test_the_store_validation_equals_a_full_pyshacl_run(store, full_validation) -> None:  # noqa: ANN001
     from alliance.shapes.curator_report import build_report
-    from alliance.shapes.gate import shapes_graph, validate
+    from alliance.shapes.gate import shapes_graph
     from alliance.shapes.inputs import validate_store
 
-    full = validate([t for g in store.graphs() for t in store.triples(g)])
+    full = full_validation
     report = build_report(validate_store(store), shapes_graph())
 
     def n3(node: object) -> str | None:

@@ -55,15 +55,6 @@ class Backend:
 
 
 @pytest.fixture(scope="session")
-def oxigraph_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
-    if engines.oxigraph_binary() is None:
-        pytest.skip("the oxigraph binary is not installed (pip install oxigraph, the test extra)")
-    engine = engines.start_oxigraph(tmp_path_factory.mktemp("oxigraph"))
-    yield engine
-    engine.stop()
-
-
-@pytest.fixture(scope="session")
 def virtuoso_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
     if engines.virtuoso_binary() is None:
         pytest.skip(
@@ -90,6 +81,9 @@ def backend(request: pytest.FixtureRequest) -> Backend:
         "password": engine.password,
     }
     found = Backend(name, engine.query, access, engine)
+    if name == "oxigraph":  # ingested in tests/conftest.py: the deployment tests share it
+        found.summary = request.getfixturevalue("oxigraph_summary")
+        return found
     with found.open() as store:
         found.summary = ingest(store, bundled_sources(), trusted=certified_report)
     return found

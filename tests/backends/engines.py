@@ -85,12 +85,12 @@ def oxigraph_binary() -> str | None:
     return shutil.which("oxigraph")
 
 
-def start_oxigraph(folder: Path) -> Engine:
-    """`oxigraph serve` over a fresh folder (no auth: it has none)."""
+def start_oxigraph(folder: Path, port: int | None = None) -> Engine:
+    """`oxigraph serve` over `folder` (no auth: it has none), on `port` or a free one."""
     binary = oxigraph_binary()
     if binary is None:
         raise RuntimeError("the oxigraph binary is not installed (pip install oxigraph)")
-    port = free_port()
+    port = port or free_port()
     data = folder / "data"
     log_path = folder / "oxigraph.log"
     with open(log_path, "wb") as out:
@@ -104,6 +104,12 @@ def start_oxigraph(folder: Path) -> Engine:
     engine = Engine("oxigraph", f"{base}/query", f"{base}/update", f"{base}/store", process, folder)
     probe = f"{base}/query?query=ASK%7B%7D"
     return _wait(engine, probe, log_path)
+
+
+def restart_oxigraph(engine: Engine) -> None:
+    """Start a stopped Oxigraph `engine` again over its folder, at the same endpoints."""
+    port = int(engine.query.rsplit(":", 1)[1].split("/", 1)[0])
+    engine.process = start_oxigraph(engine.folder, port).process
 
 
 VIRTUOSO_BINARY = "/usr/bin/virtuoso-t"
