@@ -43,6 +43,29 @@ for _name, _path in HELPERS.items():
         _load_helper(_name, _path)
 
 
+#: Session fixtures that cost tens of seconds each (a server filled with the bundled data, a
+#: full pySHACL run): under pytest-xdist, the tests sharing one run in the same worker
+#: (`--dist loadgroup`), so that it is built once rather than once per worker.
+COSTLY_FIXTURES = {
+    "oxigraph_summary": "remote-engines",
+    "oxigraph_engine": "remote-engines",
+    "virtuoso_engine": "remote-engines",
+    "full_validation": "full-validation",
+}
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        groups = {COSTLY_FIXTURES[n] for n in item.fixturenames if n in COSTLY_FIXTURES}  # type: ignore[attr-defined]
+        callspec = getattr(item, "callspec", None)
+        # tests/backends: the `backend` fixture takes its engine by name, out of sight here
+        if callspec is not None and callspec.params.get("backend") in ("oxigraph", "virtuoso"):
+            groups.add("remote-engines")
+        for group in sorted(groups):
+            item.add_marker(pytest.mark.xdist_group(group))
+
+
 @pytest.fixture(scope="session")
 def bundled_store_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A store folder holding every bundled source, ingested once for the session."""
