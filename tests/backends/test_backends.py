@@ -20,7 +20,7 @@ from pyoxigraph import Literal, NamedNode, QuerySolutions, Triple
 from alliance.ingest.pipeline import IngestRefused, ingest
 from alliance.ingest.reference.certificate import certified_report
 from alliance.ingest.sources import bundled_sources, resolve
-from alliance.namespaces import IGEO, graph_iri
+from alliance.namespaces import ID, IGEO, graph_iri
 from alliance.store import GraphStore, StoreError, open_store
 from alliance.store.remote import STAGING_PREFIX, RemoteStore
 
@@ -348,16 +348,22 @@ def _writes_through_the_server(live, url: str, token: str) -> None:  # noqa: ANN
 # -- what the remote store adds: the command line, and substitutions as VALUES -------------------
 
 
+def cli_access(backend) -> tuple[list[str], dict[str, str | None]]:  # noqa: ANN001
+    """The `--store…` options naming the backend, and the environment holding its password."""
+    env: dict[str, str | None] = {"ALLIANCE_STORE_PASSWORD": backend.access.get("password") or ""}
+    options = [o for o in backend.options() if o != "--store-password"]
+    if backend.access.get("password"):
+        options.remove(backend.access["password"])
+    return options, env
+
+
 def test_the_command_line_over_the_backend(backend) -> None:  # noqa: ANN001
     from click.testing import CliRunner
 
     from alliance.cli import main
 
     runner = CliRunner()
-    env = {"ALLIANCE_STORE_PASSWORD": backend.access.get("password") or ""}
-    options = [o for o in backend.options() if o != "--store-password"]
-    if backend.access.get("password"):
-        options.remove(backend.access["password"])
+    options, env = cli_access(backend)
     ingested = runner.invoke(main, ["ingest", *options], env=env)
     assert ingested.exit_code == 0, ingested.output
     assert "nothing changed" in ingested.output
@@ -375,6 +381,50 @@ def test_the_command_line_over_the_backend(backend) -> None:  # noqa: ANN001
     assert query.exit_code == 0, query.output
     assert query.output.splitlines()[-1] == "(1 row)"
     assert "contrat-reciprocite-creusot-montceau-morvan" in query.output
+
+
+def test_validate_takes_its_context_from_the_backend(
+    backend,  # noqa: ANN001
+    bundled_store_dir: Path,
+    tmp_path: Path,
+) -> None:
+    """`alliance validate --store …`, of a curated file (the parties and territories it names
+    read from the store) and of the store itself: every backend gives the embedded store's
+    report."""
+    from click.testing import CliRunner
+
+    from alliance.cli import main
+
+    bad = tmp_path / "bad.ttl"  # a contract with an urban party only, a non-party's commitment
+    bad.write_text(
+        f"@base <{ID}> .\n" + (HERE.parent / "data" / "broken-contract.ttl").read_text("utf-8"),
+        encoding="utf-8",
+    )
+    options, env = cli_access(backend)
+
+    def report(*args: str, environment: dict[str, str | None]) -> tuple[int, dict]:
+        outcome = CliRunner().invoke(main, ["validate", "--format", "json", *args], env=environment)
+        return outcome.exit_code, json.loads(outcome.stdout)
+
+    def same(document: dict, expected: dict) -> bool:
+        return document["counts"] == expected["counts"] and sorted(
+            map(json.dumps, document["results"])
+        ) == sorted(map(json.dumps, expected["results"]))
+
+    local = ("--store", str(bundled_store_dir))
+    nowhere: dict[str, str | None] = {"ALLIANCE_STORE": None}
+    code, document = report(*options, str(bad), environment=env)
+    expected_code, expected = report(*local, str(bad), environment=nowhere)
+    assert code == expected_code == 1
+    shapes = {r["shape"] for r in document["results"]}
+    rules = ("ReciprocityContract-ruralOrPeriurban", "CommitmentByPartyShape")
+    assert {f"https://w3id.org/alliance/shapes#{rule}" for rule in rules} <= shapes, shapes
+    assert same(document, expected)
+    # The store itself: its Warnings and Infos, located in its graphs.
+    code, document = report(*options, environment=env)
+    expected_code, expected = report(*local, environment=nowhere)
+    assert code == expected_code == 1
+    assert document["counts"]["total"] > 0 and same(document, expected)
 
 
 #: The named queries that take parameters (the others have nothing to substitute).
