@@ -6,10 +6,13 @@ content key (see `alliance.server.cache`), with a sidecar recording its size and
 checksum is the ETag of the download and the `spdx:checksum` of the VoID description. Gzip
 output is made reproducible (no name, mtime 0) so that equal content gives equal checksums.
 Several gunicorn workers may ask at once: a lock file makes one build and the others wait.
+Over a remote store, every dump still missing is written in one pass over its graphs, each
+downloaded once.
 """
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import gzip
 import hashlib
@@ -23,11 +26,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from pyoxigraph import RdfFormat, serialize
+from pyoxigraph import Quad, RdfFormat, Triple, serialize
 
 from alliance.namespaces import PREFIXES
 from alliance.server.cache import cache_root, store_key
 from alliance.store.base import GraphStore, unbounded
+from alliance.store.remote import RemoteStore
 
 log = logging.getLogger(__name__)
 
@@ -97,8 +101,12 @@ class _Hashing:
         self.out.flush()
 
 
+def _gzip(out: IO[bytes]) -> gzip.GzipFile:
+    return gzip.GzipFile(filename="", mode="wb", fileobj=out, mtime=0, compresslevel=6)
+
+
 def _write_nquads_gz(store: GraphStore, out: IO[bytes]) -> None:
-    with gzip.GzipFile(filename="", mode="wb", fileobj=out, mtime=0, compresslevel=6) as gz:
+    with _gzip(out) as gz:
         store.dump(gz, "application/n-quads")
 
 
@@ -108,6 +116,37 @@ def _write_turtle(store: GraphStore, out: IO[bytes]) -> None:
             "CONSTRUCT { ?s ?p ?o } WHERE { SELECT DISTINCT ?s ?p ?o { ?s ?p ?o } }"
         )
     serialize(triples, out, RdfFormat.TURTLE, prefixes=PREFIXES)
+
+
+def _write_one(name: str) -> Callable[[GraphStore, dict[str, IO[bytes]]], None]:
+    def write(store: GraphStore, outs: dict[str, IO[bytes]]) -> None:
+        WRITERS[name](store, outs[name])
+
+    return write
+
+
+def _write_from_downloads(store: GraphStore, outs: dict[str, IO[bytes]]) -> None:
+    """A remote store's dumps in one pass over its graphs.
+
+    Every read of a remote store is a download (the territories graph takes about 10 s
+    from Virtuoso), and its engine takes as long again for the union's DISTINCT query: so
+    each graph is downloaded once, written to the N-Quads dump, and merged into the union
+    the Turtle dump holds. (A dict, in download order, rather than an in-memory store: that
+    would rewrite literals such as dates in its canonical form, which the engine may not.)
+    """
+    nquads = outs.get("alliance.nq.gz")
+    union: dict[Triple, None] | None = {} if "alliance.ttl" in outs else None
+    with contextlib.ExitStack() as stack:
+        gz = stack.enter_context(_gzip(nquads)) if nquads is not None else None
+        for graph in store.graphs():
+            triples = list(store.triples(graph))
+            if gz is not None:
+                quads = (Quad(t.subject, t.predicate, t.object, graph) for t in triples)
+                serialize(quads, gz, RdfFormat.N_QUADS)
+            if union is not None:
+                union.update(dict.fromkeys(triples))
+    if union is not None:
+        serialize(union, outs["alliance.ttl"], RdfFormat.TURTLE, prefixes=PREFIXES)
 
 
 WRITERS: dict[str, Callable[[GraphStore, IO[bytes]], None]] = {
@@ -148,32 +187,55 @@ def ensure(store: GraphStore, name: str) -> Built:
             found = _read_meta(folder, dump, key)  # built by another worker meanwhile?
             if found is not None:
                 return found
-            started = time.monotonic()
-            tmp = folder / f".{name}.{os.getpid()}.tmp"
-            with open(tmp, "wb") as raw:
-                hashing = _Hashing(raw)
-                WRITERS[name](store, hashing)  # type: ignore[arg-type]
-                raw.flush()
-                os.fsync(raw.fileno())
-            os.replace(tmp, folder / name)
-            meta_tmp = folder / f".{name}.json.tmp"
-            meta_tmp.write_text(
-                json.dumps({"size": hashing.size, "sha256": hashing.sha.hexdigest()})
-            )
-            os.replace(meta_tmp, folder / f"{name}.json")
-            log.info(
-                "dump %s built for %s: %d bytes in %.1f s",
-                name,
-                key,
-                hashing.size,
-                time.monotonic() - started,
-            )
+            if isinstance(store, RemoteStore):  # one download for every dump still missing
+                names = [n for n in DUMPS if n == name or _read_meta(folder, DUMPS[n], key) is None]
+                _build(store, folder, key, names, _write_from_downloads)
+            else:
+                _build(store, folder, key, [name], _write_one(name))
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
     _remove_older(folder)
     built = _read_meta(folder, dump, key)
     assert built is not None
     return built
+
+
+def _build(
+    store: GraphStore,
+    folder: Path,
+    key: str,
+    names: list[str],
+    write: Callable[[GraphStore, dict[str, IO[bytes]]], None],
+) -> None:
+    """Write the dumps `names` with `write`, each with its sidecar, each replaced at once."""
+    started = time.monotonic()
+    tmps = {name: folder / f".{name}.{os.getpid()}.tmp" for name in names}
+    try:
+        with contextlib.ExitStack() as stack:
+            raws = {name: stack.enter_context(open(tmp, "wb")) for name, tmp in tmps.items()}
+            hashings = {name: _Hashing(raw) for name, raw in raws.items()}
+            write(store, hashings)  # type: ignore[arg-type]
+            for raw in raws.values():
+                raw.flush()
+                os.fsync(raw.fileno())
+    except BaseException:
+        for tmp in tmps.values():
+            tmp.unlink(missing_ok=True)
+        raise
+    for name, tmp in tmps.items():
+        os.replace(tmp, folder / name)
+        meta_tmp = folder / f".{name}.json.tmp"
+        meta_tmp.write_text(
+            json.dumps({"size": hashings[name].size, "sha256": hashings[name].sha.hexdigest()})
+        )
+        os.replace(meta_tmp, folder / f"{name}.json")
+    log.info(
+        "dump(s) %s built for %s: %s bytes in %.1f s",
+        ", ".join(names),
+        key,
+        ", ".join(str(hashings[name].size) for name in names),
+        time.monotonic() - started,
+    )
 
 
 def all_dumps(store: GraphStore) -> list[Built]:
