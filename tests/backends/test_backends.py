@@ -308,10 +308,28 @@ def test_serve_no_ingest(backend, tmp_path: Path) -> None:  # noqa: ANN001
             "GET", f"{server.url}/.well-known/void", headers={"Accept": "text/turtle"}, timeout=600
         )
         assert void.status == 200 and "graph/territories" in void.text
+        _dumps_hold_the_store(live, server.url, backend)
         if token is not None:
             _writes_through_the_server(live, server.url, token)
     finally:
         server.stop()
+
+
+def _dumps_hold_the_store(live, url: str, backend) -> None:  # noqa: ANN001
+    """The N-Quads dump holds every published quad, the Turtle dump their distinct triples."""
+    import gzip
+
+    from pyoxigraph import RdfFormat, parse
+
+    nquads = live.http("GET", f"{url}/dumps/alliance.nq.gz", timeout=600)
+    turtle = live.http("GET", f"{url}/dumps/alliance.ttl", timeout=600)
+    assert nquads.status == turtle.status == 200
+    quads = list(parse(gzip.decompress(nquads.body), RdfFormat.N_QUADS))
+    with backend.open(read_only=True) as store:
+        sizes = {g.value: store.graph_size(g) for g in store.graphs()}
+    assert {q.graph_name.value for q in quads} == set(sizes)
+    assert len(quads) == sum(sizes.values())
+    assert {t.triple for t in parse(turtle.body, RdfFormat.TURTLE)} == {q.triple for q in quads}
 
 
 def _writes_through_the_server(live, url: str, token: str) -> None:  # noqa: ANN001
