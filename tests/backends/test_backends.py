@@ -412,6 +412,7 @@ def test_validate_takes_its_context_from_the_backend(
     from click.testing import CliRunner
 
     from alliance.cli import main
+    from alliance.shapes.render import SHAPES_NS
 
     bad = tmp_path / "bad.ttl"  # a contract with an urban party only, a non-party's commitment
     bad.write_text(
@@ -436,7 +437,7 @@ def test_validate_takes_its_context_from_the_backend(
     assert code == expected_code == 1
     shapes = {r["shape"] for r in document["results"]}
     rules = ("ReciprocityContract-ruralOrPeriurban", "CommitmentByPartyShape")
-    assert {f"https://w3id.org/alliance/shapes#{rule}" for rule in rules} <= shapes, shapes
+    assert {SHAPES_NS + rule for rule in rules} <= shapes, shapes
     assert same(document, expected)
     # The store itself: its Warnings and Infos, located in its graphs.
     code, document = report(*options, environment=env)
