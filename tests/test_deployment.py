@@ -631,9 +631,9 @@ def test_instances_over_one_remote_store(
     oxigraph_engine,  # noqa: ANN001 - tests/conftest.py
     oxigraph_summary,  # noqa: ANN001 - the bundled sources ingested there
 ) -> None:
-    """The guide's remote deployment, on the session's Oxigraph server: its ingest of the
-    bundled sources is the one the guide describes, and this test leaves it as it found it
-    (wiped, then restored from the backup)."""
+    """The guide's remote deployment, on the session's Oxigraph server, which the suite has
+    filled with the bundled sources; this test leaves it as it found it (wiped, then
+    restored from the backup)."""
     expected = named_answers(["--store", str(bundled_store_dir)])
     assert_not_empty(expected)
     expected_http = http_answers(f"http://127.0.0.1:{unit_server[0]}")
