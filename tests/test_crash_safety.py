@@ -29,7 +29,7 @@ from pathlib import Path
 import pytest
 
 FACTS_DIR = Path(__file__).resolve().parents[1] / "ingest" / "facts"
-KILLS = 14
+KILLS = 20
 SEED = 20161
 
 #: Run in a fresh interpreter: digests of the facts graph and of every other graph.
