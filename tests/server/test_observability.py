@@ -223,9 +223,6 @@ def test_a_query_timeout_is_counted_as_a_timeout_not_an_error(bundled_store_dir:
 
 def test_a_real_timeout_is_counted(bundled_store_dir: Path) -> None:
     """Through the query runner that enforces --query-timeout (store/isolated.py)."""
-    pytest.importorskip("alliance.store.isolated")
-    if "query_processes" not in Settings.__dataclass_fields__:
-        pytest.skip("this version has no isolated query processes")
     settings = Settings(store=str(bundled_store_dir), query_timeout=0.5, query_processes=1)
     app = create_app(settings)
     try:
