@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import os
 import shutil
+import sys
 import tempfile
 
 import click
@@ -19,6 +21,7 @@ def ensure_ingested(location: str | None, **access: str | None) -> None:
     """Build the store from the bundled sources when it holds none yet (folder or remote).
 
     `access`: the remote store's endpoints and credentials (see alliance.store_options).
+    Opens the store in this process: `serve` calls it through `ensure_ingested_apart`.
     """
     from alliance.ingest.pipeline import ingest
     from alliance.ingest.reference.certificate import certified_report
@@ -32,6 +35,39 @@ def ensure_ingested(location: str | None, **access: str | None) -> None:
         summary = ingest(store, bundled_sources(), trusted=certified_report)
         total = sum(o.triples for o in summary.outcomes)
         click.echo(f"  {total:,} triples in {summary.seconds:.1f} s", err=True)
+
+
+def _ensure_ingested_child(location: str | None, access: dict[str, str | None]) -> None:
+    """The child's side of `ensure_ingested_apart`: a failure is one line and exit status 1."""
+    from alliance.store import StoreError
+
+    try:
+        ensure_ingested(location, **access)
+    except (StoreError, OSError) as exc:
+        click.echo(f"Error: the store could not be prepared: {exc}", err=True)
+        sys.exit(1)
+
+
+def ensure_ingested_apart(location: str | None, **access: str | None) -> None:
+    """`ensure_ingested` in a child process that has exited before gunicorn forks.
+
+    Why: opening the embedded store starts RocksDB's background threads in the process
+    that opens it. gunicorn's workers are forked from its main process and inherit no
+    threads, so a store opened there leaves every worker's RocksDB waiting on threads
+    that do not exist: each write (the flush at its end) hung until gunicorn killed the
+    worker, and stopping hung too. So the main process never opens the store; a spawned
+    child (a fresh interpreter, not a fork) checks it and ingests, then exits.
+    """
+    context = multiprocessing.get_context("spawn")
+    child = context.Process(
+        target=_ensure_ingested_child, args=(location, access), name="alliance-first-start"
+    )
+    child.start()
+    child.join()
+    if child.exitcode != 0:
+        raise click.ClickException(
+            f"preparing the store failed (exit status {child.exitcode}); see above"
+        )
 
 
 def prepare_metrics() -> str:
@@ -294,7 +330,7 @@ def serve(
     location = store_location or str(default_store_dir())
     access = store_access()
     if not no_ingest:
-        ensure_ingested(location, **access)
+        ensure_ingested_apart(location, **access)
     elif not is_remote(location):
         os.makedirs(location, exist_ok=True)
     from alliance.server import outbound
