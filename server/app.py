@@ -57,6 +57,7 @@ def create_app(settings: Settings | None = None, store: GraphStore | None = None
     # CSP, nosniff, Referrer-Policy, framing: on every answer, errors and 429s included.
     security_headers.init_app(app)
     query_limits.register(app)  # 503, 422 and 413 in plain text, for pages without their own
+    query_limits.install_body_limit(app)  # and 413 for chunked bodies, which werkzeug cuts
     app.register_blueprint(sparql.blueprint)
     app.register_blueprint(linked_data.blueprint)
     app.register_blueprint(site.blueprint)

@@ -12,6 +12,7 @@ import tempfile
 import click
 
 from alliance.server.settings import DEFAULT_BASE, Settings
+from alliance.server.waitress_worker import LIGHT_THREADS
 from alliance.store_options import remote_store_options, store_access
 
 log = logging.getLogger(__name__)
@@ -129,15 +130,19 @@ def _run_gunicorn(
 
     from alliance.server.app import create_app
     from alliance.server.observability import configure_access_log
+    from alliance.server.waitress_worker import WaitressWorker
 
     configure_access_log(access_log, log_format)
 
     class Application(BaseApplication):
+        #: Read by the worker (its body limit).
+        app_settings = settings
+
         def load_config(self) -> None:
             self.cfg.set("bind", f"{host}:{port}")
             self.cfg.set("workers", workers)
             self.cfg.set("threads", threads)
-            self.cfg.set("worker_class", "gthread")
+            self.cfg.set("worker_class", WaitressWorker)
             self.cfg.set("timeout", int(settings.query_timeout) + 30)
             # observability.py's access log (configure_access_log) replaces gunicorn's.
             self.cfg.set("accesslog", None)
@@ -179,13 +184,14 @@ def _run_gunicorn(
     show_default=True,
     type=int,
     envvar="ALLIANCE_THREADS",
-    help="Threads per worker.",
+    help="Threads per worker for queries, updates, uploads and validations; two more "
+    "serve pages and /health, so that long queries never make them wait.",
 )
 @click.option(
     "--query-processes",
     type=click.IntRange(min=0),
     default=None,
-    show_default="as many as --threads",
+    show_default="--threads + 2, one per thread",
     envvar="ALLIANCE_QUERY_PROCESSES",
     show_envvar=True,
     help="Query processes per worker (see store/isolated.py); 0 runs queries in the worker "
@@ -360,8 +366,10 @@ def serve(
             query_timeout=query_timeout,
             max_rows=max_rows,
             max_result_bytes=max_result_bytes,
-            # One per thread: a request never waits for a free query process.
-            query_processes=threads if query_processes is None else query_processes,
+            # One per thread, light ones included: a request never waits for a free one.
+            query_processes=(
+                threads + LIGHT_THREADS if query_processes is None else query_processes
+            ),
         )
         click.echo(f"Alliance on http://{host}:{port}/ (store {location})", err=True)
         run_gunicorn(settings, host, port, workers, threads, access_log, log_format)

@@ -15,7 +15,8 @@ The limits (flags of `alliance serve`, fields of Settings):
   answer for all of it; 422 rather than 400 so that clients can tell "ask for
   less" from "malformed query".
 * **request body** (Settings.max_body, 10 MiB): **413 Content Too Large**, in
-  plain text, naming the limit.
+  plain text, naming the limit, whether the body comes with a Content-Length or in
+  chunks (`BodyLimit`).
 
 The SPARQL endpoint answers with these texts itself (sparql.py); `register`
 gives every other page (linked data, named-query API, site) the same answers.
@@ -23,7 +24,10 @@ gives every other page (linked data, named-query API, site) the same answers.
 
 from __future__ import annotations
 
-from flask import Flask, Response
+import io
+from collections.abc import Iterable
+
+from flask import Flask, Response, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from alliance.server.sparql_errors import plain_text
@@ -58,12 +62,19 @@ def too_large_headers(exc: ResultTooLarge) -> dict[str, str]:
     return {LIMIT_HEADER: f"{exc.limit}={exc.value}"}
 
 
-def body_too_large_message(limit: int | None) -> str:
+def body_too_large_message(limit: int | None, path: str = "/sparql") -> str:
     size = f" ({limit:,} bytes)" if limit else ""
-    return (
-        f"The request body is larger than this server accepts{size}. Send the query "
-        "text itself (application/sparql-query or a form field), without large inline data."
-    )
+    if path == "/store":
+        hint = (
+            "Send the data in several parts (POST adds to a graph), or ingest the file "
+            "with `alliance ingest FILE`."
+        )
+    else:
+        hint = (
+            "Send the query text itself (application/sparql-query or a form field), without "
+            "large inline data."
+        )
+    return f"The request body is larger than this server accepts{size}. {hint}"
 
 
 def register(app: Flask) -> None:
@@ -79,4 +90,54 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(RequestEntityTooLarge)
     def body_too_large(exc: RequestEntityTooLarge) -> Response:
-        return plain_text(body_too_large_message(app.config.get("MAX_CONTENT_LENGTH")), 413)
+        limit = app.config.get("MAX_CONTENT_LENGTH")
+        return plain_text(body_too_large_message(limit, request.path), 413)
+
+
+#: Set in the WSGI environment when a chunked body passed the limit.
+BODY_TOO_LARGE = "alliance.body_too_large"
+
+
+class BodyLimit:
+    """WSGI middleware: a chunked body is read here, up to the limit; past it, 413.
+
+    Why: werkzeug reads a body that has no Content-Length only up to MAX_CONTENT_LENGTH
+    and then stops without an error (its limited stream ends exactly at the limit), so a
+    12 MB chunked upload was stored cut at 10 MiB. Here the body is read to one byte past
+    the limit: under it, the application gets it with its Content-Length; over it, the
+    request is answered 413 by the application's own handler (`register`). waitress, under
+    `alliance serve`, de-chunks bodies and refuses those over the limit itself: this holds
+    the limit on any other WSGI server too.
+    """
+
+    def __init__(self, app: object, limit: int | None):
+        self.app = app
+        self.limit = limit
+
+    def __call__(self, environ: dict, start_response: object) -> Iterable[bytes]:
+        chunked = "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
+        # With Transfer-Encoding: chunked, a Content-Length means nothing (RFC 9112 6.3).
+        if self.limit is not None and chunked:
+            stream, body = environ["wsgi.input"], bytearray()
+            while len(body) <= self.limit:
+                piece = stream.read(min(64 * 1024, self.limit + 1 - len(body)))
+                if not piece:
+                    break
+                body += piece
+            if len(body) > self.limit:
+                environ[BODY_TOO_LARGE] = True
+                body = bytearray()
+            environ["wsgi.input"] = io.BytesIO(bytes(body))
+            environ["CONTENT_LENGTH"] = str(len(body))
+            environ.pop("HTTP_TRANSFER_ENCODING", None)
+        return self.app(environ, start_response)  # type: ignore[operator]
+
+
+def install_body_limit(app: Flask) -> None:
+    """Hold MAX_CONTENT_LENGTH for chunked bodies too (see BodyLimit)."""
+    app.wsgi_app = BodyLimit(app.wsgi_app, app.config.get("MAX_CONTENT_LENGTH"))  # type: ignore[method-assign]
+
+    @app.before_request
+    def refuse_too_large() -> None:
+        if request.environ.get(BODY_TOO_LARGE):
+            raise RequestEntityTooLarge()

@@ -40,18 +40,26 @@ LOCK_WAIT = 2.0
 SWEEP_EVERY = 1000
 
 
-def costly(req: Request) -> bool:
-    """Whether the request is one the limit counts (CORS preflights never are)."""
-    if req.method == "OPTIONS":
+def is_costly(method: str, path: str) -> bool:
+    """Whether a request runs client queries, parses a body or writes (preflights never do).
+
+    The limit counts these; `alliance serve` also gives them their own threads
+    (server/waitress_worker.py).
+    """
+    if method == "OPTIONS":
         return False
-    path = req.path
     return (
         path == "/sparql"
         or path.startswith("/sparql/")
         or path == "/store"
-        or (path == "/validate" and req.method == "POST")
+        or (path == "/validate" and method == "POST")
         or path.startswith("/api/queries/")
     )
+
+
+def costly(req: Request) -> bool:
+    """Whether the request is one the limit counts."""
+    return is_costly(req.method, req.path)
 
 
 class Limiter:

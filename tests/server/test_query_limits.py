@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from alliance.server.waitress_worker import LIGHT_THREADS
+
 live = sys.modules["alliance_tests_live"]  # loaded by conftest.py
 Reply, http, start_server = live.Reply, live.http, live.start_server
 
@@ -105,7 +107,9 @@ def test_a_query_over_the_time_limit_gets_503_and_a_message(limited) -> None:  #
 
 
 def test_other_clients_are_served_while_a_query_runs_and_it_is_replaced(limited) -> None:  # noqa: ANN001
-    wait_for(lambda: len(query_processes(limited)) == 4, "four query processes")
+    # One query process per thread: --threads 4, and the two threads of light requests.
+    expected = 4 + LIGHT_THREADS
+    wait_for(lambda: len(query_processes(limited)) == expected, f"{expected} query processes")
     before = query_processes(limited)
     slow: list = []
     worker = threading.Thread(target=lambda: slow.append(ask(limited, ENDLESS)))
@@ -119,7 +123,7 @@ def test_other_clients_are_served_while_a_query_runs_and_it_is_replaced(limited)
     assert slow[0].status == 503
     assert answered_meanwhile > 0
     # The stopped query's process was killed and replaced; the server still answers.
-    wait_for(lambda: len(query_processes(limited)) == 4, "four query processes again")
+    wait_for(lambda: len(query_processes(limited)) == expected, "as many query processes again")
     after = query_processes(limited)
     assert len(before - after) == 1 and len(after - before) == 1
     assert ask(limited, LOOKUP).status == 200
