@@ -324,7 +324,7 @@ def test_nesting_guard_counts_only_real_nesting(text: str) -> None:
 
 
 def test_nesting_guard_on_documents() -> None:
-    from alliance.server.input_guards import MAX_DEPTH, check_rdf_nesting
+    from alliance.server.input_guards import MAX_DEPTH, check_rdf_document
     from alliance.server.sparql_errors import ProtocolError
 
     flat = (
@@ -334,14 +334,14 @@ def test_nesting_guard_on_documents() -> None:
         )
         + "]"
     )
-    check_rdf_nesting(flat.encode(), "application/ld+json")
+    check_rdf_document(flat.encode(), "application/ld+json")
     deep = '{"http://example.org/p": ' * (MAX_DEPTH + 1) + '"x"' + "}" * (MAX_DEPTH + 1)
     with pytest.raises(ProtocolError) as refused:
-        check_rdf_nesting(deep.encode(), "application/ld+json")
+        check_rdf_document(deep.encode(), "application/ld+json")
     assert refused.value.status == 400
     rdf = '<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns:e="http://e/">'
     wide = rdf + '<rdf:Description rdf:about="http://a"><e:p/><e:q>x</e:q></rdf:Description>' * 5000
-    check_rdf_nesting((wide + "</rdf:RDF>").encode(), "application/rdf+xml")
+    check_rdf_document((wide + "</rdf:RDF>").encode(), "application/rdf+xml")
     nested = rdf + "<rdf:Description><e:p>" * MAX_DEPTH + "</e:p></rdf:Description>" * MAX_DEPTH
     with pytest.raises(ProtocolError):
-        check_rdf_nesting((nested + "</rdf:RDF>").encode(), "application/rdf+xml")
+        check_rdf_document((nested + "</rdf:RDF>").encode(), "application/rdf+xml")
