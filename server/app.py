@@ -37,6 +37,7 @@ def create_app(settings: Settings | None = None, store: GraphStore | None = None
             processes=settings.query_processes,
             timeout=settings.query_timeout,
             max_bytes=settings.max_result_bytes,
+            memory=settings.query_memory or None,
         )
     app.extensions["alliance.store"] = store
 

@@ -208,6 +208,17 @@ def _run_gunicorn(
     help="Time limit of one query; a query over it is stopped and answered 503.",
 )
 @click.option(
+    "--query-memory",
+    type=click.IntRange(min=0),
+    default=2048,
+    show_default=True,
+    metavar="MIB",
+    envvar="ALLIANCE_QUERY_MEMORY",
+    show_envvar=True,
+    help="Memory cap of each query process and each process that parses uploads and "
+    "updates, in MiB; past it that process ends and its client gets an error. 0: none.",
+)
+@click.option(
     "--max-rows",
     type=click.IntRange(min=0),
     default=100_000,
@@ -313,6 +324,7 @@ def serve(
     threads: int,
     query_processes: int | None,
     query_timeout: float,
+    query_memory: int,
     max_rows: int,
     max_result_bytes: int,
     base: str,
@@ -364,6 +376,7 @@ def serve(
             rate_limit_file=os.path.join(shared, "rate-limit.sqlite"),
             trust_proxy=trust_proxy,
             query_timeout=query_timeout,
+            query_memory=query_memory * 1024**2,
             max_rows=max_rows,
             max_result_bytes=max_result_bytes,
             # One per thread, light ones included: a request never waits for a free one.

@@ -10,11 +10,13 @@ reads it through /sparql and the dumps.
     POST     /store?graph=IRI | ?default     add to the graph:  201 new, 204 merged
     DELETE   /store?graph=IRI | ?default     remove the graph:  204, 404 if absent
 
-Bodies are parsed by pyoxigraph (Turtle, N-Triples, RDF/XML, JSON-LD, and N-Quads or
-TriG without named graphs); their blank nodes are renamed so that two uploads
-never share one by accident. Each write is one atomic store publish. Named graphs
-are replaced through the store's graph writer; the default graph, which that
-writer does not address, through a SPARQL update on the same transaction.
+Bodies are parsed by pyoxigraph in a parsing process (sandbox.py: a hostile body
+ends that process, not a worker), in Turtle, N-Triples, RDF/XML without entity
+declarations, JSON-LD, and N-Quads or TriG without named graphs; their blank nodes
+are renamed so that two uploads never share one by accident. Each write is one atomic
+store publish. A PUT to a named graph replaces it; a POST, and every write to the
+default graph, adds and removes quads, which the store applies as the small change
+they are (store/union_index.py).
 """
 
 from __future__ import annotations
@@ -24,15 +26,16 @@ from collections.abc import Iterable
 from urllib.parse import urljoin
 
 from flask import Blueprint, Response, request
-from pyoxigraph import DefaultGraph, NamedNode, RdfFormat, Triple, parse, serialize
+from pyoxigraph import DefaultGraph, NamedNode, Quad, RdfFormat, Triple, serialize
 
 from alliance.namespaces import PREFIXES
+from alliance.server import sandbox
 from alliance.server.app import current_store
-from alliance.server.input_guards import check_rdf_nesting
+from alliance.server.input_guards import check_rdf_document
 from alliance.server.negotiation import GRAPHS, Choice, NotAcceptable, negotiate
 from alliance.server.sparql_errors import ProtocolError, no_content
 from alliance.server.write_access import check_write_access, writing
-from alliance.store import StoreError
+from alliance.store import GraphStore, StoreError
 
 Target = NamedNode | DefaultGraph
 DATASETS = [c for c in GRAPHS if isinstance(c.format, RdfFormat) and c.format.supports_datasets]
@@ -104,6 +107,7 @@ def read(target: Target | None) -> Response:
 
 
 def body_triples(target: Target) -> list[Triple]:
+    """The body's triples, parsed in a parsing process (see sandbox.py)."""
     media_type = request.mimetype
     fmt = RdfFormat.from_media_type(media_type) if media_type else None
     if fmt is None:
@@ -111,42 +115,43 @@ def body_triples(target: Target) -> list[Triple]:
             415, f"Unsupported media type {media_type or '(none)'!r} for an RDF graph."
         )
     base = target.value if isinstance(target, NamedNode) else request.base_url
-    check_rdf_nesting(request.get_data(), media_type)
+    data = request.get_data()
+    check_rdf_document(data, media_type)
     try:
-        return [
-            quad.triple
-            for quad in parse(
-                request.get_data(),
-                format=fmt,
-                base_iri=base,
-                without_named_graphs=True,
-                rename_blank_nodes=True,
-            )
-        ]
+        quads = sandbox.parse_rdf(data, fmt, base=base, memory=sandbox.app_memory())
     except SyntaxError as exc:
         raise ProtocolError(400, f"The {fmt.name} body could not be parsed: {exc}") from None
+    except sandbox.ParseFailed as exc:
+        raise ProtocolError(exc.status, exc.message) from None
+    except ValueError as exc:
+        raise ProtocolError(400, f"The {fmt.name} body could not be read: {exc}") from None
+    return [quad.triple for quad in quads]
 
 
-def insert_data(triples: list[Triple]) -> str:
-    # N-Triples written by pyoxigraph is valid SPARQL INSERT DATA content.
-    return "INSERT DATA {\n" + serialize(triples, format=RdfFormat.N_TRIPLES).decode() + "}"
+def default_graph_quads(store: GraphStore) -> list[Quad]:
+    """Every quad of the plain default graph (usually none or a few)."""
+    result = store.query("CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }", union_default_graph=False)
+    return [Quad(t.subject, t.predicate, t.object, DefaultGraph()) for t in result]
 
 
 def write(target: Target, *, replace: bool) -> Response:
+    """PUT replaces the graph, POST adds to it; small changes stay small for the store."""
     triples = body_triples(target)
     store = current_store()
+    added = [Quad(t.subject, t.predicate, t.object, target) for t in triples]
     try:
         with writing() as writer:
             if isinstance(target, NamedNode):
                 existed = target in store.graphs()
-                kept = [] if replace or not existed else list(store.triples(target))
-                writer.replace_graph(target, kept + triples)
+                if replace:
+                    writer.replace_graph(target, triples)
+                else:
+                    writer.add_quads(added)
             else:
                 existed = True
                 if replace:
-                    writer.update("CLEAR SILENT DEFAULT")
-                if triples:
-                    writer.update(insert_data(triples))
+                    writer.remove_quads(default_graph_quads(store))
+                writer.add_quads(added)
     except StoreError as exc:
         raise ProtocolError(500, f"The store could not be written: {exc}") from exc
     return no_content(204 if existed else 201)
@@ -160,5 +165,5 @@ def delete(target: Target) -> Response:
                 raise ProtocolError(404, f"No graph {target} in the store.")
             writer.drop_graph(target)
         else:
-            writer.update("CLEAR SILENT DEFAULT")
+            writer.remove_quads(default_graph_quads(store))
     return no_content()

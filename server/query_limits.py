@@ -14,6 +14,10 @@ The limits (flags of `alliance serve`, fields of Settings):
   and N-Triples have no place for a flag and a client would take part of the
   answer for all of it; 422 rather than 400 so that clients can tell "ask for
   less" from "malformed query".
+* **memory** (`--query-memory`, 2 GiB per query process): a query that needs more ends
+  its query process (which is replaced) and gets **503**, naming the limit. A query that
+  crashes its query process (as very deep text can) gets **500** saying so; the server
+  and the other queries are unharmed either way.
 * **request body** (Settings.max_body, 10 MiB): **413 Content Too Large**, in
   plain text, naming the limit, whether the body comes with a Content-Length or in
   chunks (`BodyLimit`).
@@ -30,8 +34,8 @@ from collections.abc import Iterable
 from flask import Flask, Response, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from alliance.server.sparql_errors import plain_text
-from alliance.store.base import QueryTimeout, ResultTooLarge
+from alliance.server.sparql_errors import ProtocolError, plain_text
+from alliance.store.base import QueryProcessDied, QueryTimeout, ResultTooLarge
 
 TIMEOUT_STATUS = 503
 TOO_LARGE_STATUS = 422
@@ -55,6 +59,22 @@ def too_large_message(exc: ResultTooLarge) -> str:
         f"The answer was not sent: {exc} (alliance serve {flag}), and a truncated "
         "answer would look complete. Ask for less: add a LIMIT (with OFFSET to page through), "
         "select fewer variables or narrow the patterns."
+    )
+
+
+def process_died(exc: QueryProcessDied) -> ProtocolError:
+    """The answer to a query whose query process ended while evaluating it."""
+    if exc.memory:
+        return ProtocolError(
+            TIMEOUT_STATUS,
+            f"The query was stopped: {exc.cause} (alliance serve --query-memory). Ask for "
+            "less: add a LIMIT, bind more of the patterns, and avoid ORDER BY, GROUP BY or "
+            "DISTINCT over large intermediate results.",
+        )
+    return ProtocolError(
+        500,
+        f"The query was not answered: the query process evaluating it {exc.cause}. Nothing "
+        "else was affected; a query nested or chained less deeply may succeed.",
     )
 
 
@@ -83,6 +103,11 @@ def register(app: Flask) -> None:
     @app.errorhandler(QueryTimeout)
     def query_timeout(exc: QueryTimeout) -> Response:
         return plain_text(timeout_message(exc), TIMEOUT_STATUS)
+
+    @app.errorhandler(QueryProcessDied)
+    def query_process_died(exc: QueryProcessDied) -> Response:
+        error = process_died(exc)
+        return plain_text(error.message, error.status)
 
     @app.errorhandler(ResultTooLarge)
     def result_too_large(exc: ResultTooLarge) -> Response:

@@ -30,6 +30,9 @@ class Settings:
     max_rows: int = 100_000
     #: most bytes a /sparql answer may hold; over it: 422
     max_result_bytes: int = 100 * 1000 * 1000
+    #: memory cap of each query process and each parsing process, in bytes (0: none);
+    #: past it that process ends, not the server (see alliance/children.py)
+    query_memory: int = 2 * 1024**3
     #: query processes per server process; 0 runs queries in the serving process itself,
     #: without the time limit (the Flask test client, `flask run`)
     query_processes: int = 0

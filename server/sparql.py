@@ -51,7 +51,13 @@ from alliance.server.observability import timed_query
 from alliance.server.sparql_errors import ProtocolError, no_content
 from alliance.server.sparql_text import declares_dataset
 from alliance.store import StoreError
-from alliance.store.base import QueryResult, QueryTimeout, ResultTooLarge, SerializedResult
+from alliance.store.base import (
+    QueryProcessDied,
+    QueryResult,
+    QueryTimeout,
+    ResultTooLarge,
+    SerializedResult,
+)
 
 log = logging.getLogger(__name__)
 
@@ -252,7 +258,7 @@ def evaluate(parsed: QueryRequest, ask: Callable[[str, dict[str, object]], T]) -
             based = f"BASE {NamedNode(request.base_url)}\n{parsed.query}"
             try:
                 return ask(based, dataset)
-            except (QueryTimeout, ResultTooLarge) as again:
+            except (QueryTimeout, ResultTooLarge, QueryProcessDied) as again:
                 raise query_failure(again) from again
             except StoreError:
                 pass  # the client's own text is what the message must be about
@@ -276,6 +282,8 @@ def query_failure(exc: Exception) -> ProtocolError:
             query_limits.too_large_message(exc),
             query_limits.too_large_headers(exc),
         )
+    if isinstance(exc, QueryProcessDied):
+        return query_limits.process_died(exc)
     cause = exc.__cause__ if isinstance(exc, StoreError) else exc
     if isinstance(cause, SyntaxError):
         return ProtocolError(400, f"Malformed query: {exc}")

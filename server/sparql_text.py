@@ -127,9 +127,18 @@ def _words(text: str) -> list[str]:
     return [value for kind, value, _ in _tokens(text) if kind == "word"]
 
 
+def blanked(text: str) -> str:
+    """The text with its IRIs, strings, comments and escapes replaced by a space each.
+
+    What is left are the tokens that give a text its structure: brackets, operators,
+    keywords, names and numbers (the input guards scan it for depth and chains).
+    """
+    return _HIDING.sub(" ", text)
+
+
 def _code(text: str) -> str:
     """The text upper-cased, with its IRIs, strings, comments and escapes blanked out."""
-    return _HIDING.sub(" ", text).upper()
+    return blanked(text).upper()
 
 
 def _keyword_runs(code: str, keyword: str) -> list[list[str]]:
@@ -227,3 +236,81 @@ def with_using(text: str, default_graphs: list[str], named_graphs: list[str]) ->
             previous = value
     pieces.append(text[done:])
     return "".join(pieces)
+
+
+#: An operation of an update made only of data: ("INSERT" or "DELETE", the prologue
+#: declarations in force, the `{ … }` block of quads).
+DataOperation = tuple[str, str, str]
+
+
+def data_operations(text: str) -> list[DataOperation] | None:
+    """The operations of an update made only of INSERT DATA and DELETE DATA, else None.
+
+    Each comes with the PREFIX and BASE declarations in force where it stands, so that
+    `f"{prologue}\\nINSERT DATA {block}"` alone states the same quads. None as soon as
+    anything else appears at the top level, or anything the scan does not expect: the
+    caller then treats the update as a general one. Used to apply small updates quad by
+    quad (server/sandbox.py checks the split against Oxigraph's own reading).
+    """
+    operations: list[DataOperation] = []
+    prologue: list[str] = []
+    segment: list[tuple[str, str]] = []
+    depth, block_start = 0, 0
+    for match in _TOKEN.finditer(text):
+        kind, value = match.lastgroup or "other", match.group()
+        if kind == "comment" or (kind == "other" and value.isspace()):
+            continue
+        if kind == "other" and value in "{([":
+            if depth == 0:
+                if value != "{":
+                    return None
+                block_start = match.start()
+            depth += 1
+        elif kind == "other" and value in "})]":
+            depth -= 1
+            if depth < 0:
+                return None
+            if depth == 0:
+                segment.append(("block", text[block_start : match.end()]))
+        elif depth > 0:
+            continue
+        elif kind == "other" and value == ";":
+            if not _data_segment(segment, prologue, operations):
+                return None
+            segment = []
+        else:
+            segment.append((kind, value))
+    if depth != 0 or not _data_segment(segment, prologue, operations):
+        return None
+    return operations or None
+
+
+def _data_segment(
+    tokens: list[tuple[str, str]], prologue: list[str], operations: list[DataOperation]
+) -> bool:
+    """Read one `;`-separated part: declarations, then at most one DATA operation."""
+    position = 0
+    while position < len(tokens):
+        kind, value = tokens[position]
+        keyword = value.upper() if kind == "run" else ""
+        rest = tokens[position + 1 :]
+        if keyword == "PREFIX" and len(rest) >= 2 and rest[0][0] == "run" and rest[1][0] == "iri":
+            if not rest[0][1].endswith(":"):
+                return False
+            prologue.append(f"PREFIX {rest[0][1]} {rest[1][1]}")
+            position += 3
+        elif keyword == "BASE" and rest and rest[0][0] == "iri":
+            prologue.append(f"BASE {rest[0][1]}")
+            position += 2
+        elif (
+            keyword in ("INSERT", "DELETE")
+            and len(rest) == 2
+            and rest[0][0] == "run"
+            and rest[0][1].upper() == "DATA"
+            and rest[1][0] == "block"
+        ):
+            operations.append((keyword, "\n".join(prologue), rest[1][1]))
+            return True
+        else:
+            return False
+    return True

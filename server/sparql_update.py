@@ -5,19 +5,22 @@ The protocol's using-graph-uri / using-named-graph-uri become USING clauses.
 An update is checked before it touches the store: LOAD and SERVICE are refused
 unless their targets are listed (they make the server fetch URLs, see outbound.py),
 and its syntax is checked by
-Oxigraph on an empty in-memory store so that a malformed update gets the
-parser's message. It then runs inside one store writer, so readers see all of
-it or nothing. Relative IRIs resolve against the endpoint's URL, the
-"service-defined base" of the protocol.
+Oxigraph in a parsing process (sandbox.py), where a parser crash costs no worker,
+so that a malformed update gets the parser's message. An update made only of
+INSERT DATA and DELETE DATA comes back from there as quads, which the store adds
+and removes as the small change it is; any other update is applied as text. Either
+way it runs inside one store writer, so readers see all of it or nothing.
+Relative IRIs resolve against the endpoint's URL, the "service-defined base" of the
+protocol.
 """
 
 from __future__ import annotations
 
 from flask import Blueprint, Response, request
-from pyoxigraph import NamedNode, Store
+from pyoxigraph import NamedNode
 from werkzeug.datastructures import CombinedMultiDict
 
-from alliance.server import outbound
+from alliance.server import outbound, sandbox
 from alliance.server.app import current_settings
 from alliance.server.input_guards import check_sparql_nesting
 from alliance.server.sparql_errors import ProtocolError, no_content
@@ -76,14 +79,18 @@ def read_update() -> str:
         raise ProtocolError(400, f"using-graph-uri / using-named-graph-uri: {exc}.") from None
 
 
-def check_syntax(text: str, base: str) -> None:
-    """Parse (and run) the update on an empty in-memory store: only syntax errors matter."""
+def checked(text: str, base: str) -> list[sandbox.DataChange] | None:
+    """The update's syntax checked in a parsing process; its quads if it is made of data.
+
+    See sandbox.check_update. ProtocolError 400 for a malformed update, with the
+    parser's message; 400 or 413 when the parser cannot finish.
+    """
     try:
-        Store().update(text, base_iri=base)
+        return sandbox.check_update(text, base, memory=sandbox.app_memory())
     except SyntaxError as exc:
         raise ProtocolError(400, f"Malformed update: {exc}") from None
-    except (RuntimeError, OSError, ValueError):
-        pass  # evaluation errors on an empty store say nothing about the real one
+    except sandbox.ParseFailed as exc:
+        raise ProtocolError(exc.status, exc.message) from None
 
 
 def update() -> Response:
@@ -96,11 +103,15 @@ def update() -> Response:
     except outbound.Refused as exc:
         raise ProtocolError(400, str(exc)) from None
     base = NamedNode(request.base_url)  # str() is its validated N-Triples form
+    changes = None
     if not (has_word(text, "LOAD") or has_word(text, "SERVICE")):  # a listed one: fetch once
-        check_syntax(text, base.value)
+        changes = checked(text, base.value)
     try:
         with writing() as writer:
-            writer.update(f"BASE {base}\n{text}")
+            if changes is None:
+                writer.update(f"BASE {base}\n{text}")
+            for change in changes or ():
+                (writer.add_quads if change.insert else writer.remove_quads)(change.quads)
     except StoreError as exc:
         if isinstance(exc.__cause__, OSError):
             raise ProtocolError(500, f"The update failed: {exc}") from exc

@@ -18,11 +18,12 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path, PurePath
 
-from pyoxigraph import RdfFormat, parse
+from pyoxigraph import RdfFormat
 
 from alliance.ingest.source import Problem
 from alliance.namespaces import ID
-from alliance.server.input_guards import check_rdf_nesting
+from alliance.server import sandbox
+from alliance.server.input_guards import check_rdf_document
 from alliance.server.sparql_errors import ProtocolError
 from alliance.shapes.inputs import Loaded
 
@@ -145,15 +146,25 @@ def _load_rdf(posted: Posted) -> Loaded:
 
     assert posted.syntax.format is not None
     try:
-        check_rdf_nesting(posted.data, posted.syntax.media_types[0], "document")
+        check_rdf_document(posted.data, posted.syntax.media_types[0], "document")
     except ProtocolError as exc:
         raise InputError(400, exc.message) from None
-    try:
-        quads = list(parse(posted.data, format=posted.syntax.format, base_iri=ID))
+    try:  # in a parsing process: a hostile document ends it, not the server
+        quads = sandbox.parse_rdf(
+            posted.data,
+            posted.syntax.format,
+            base=ID,
+            memory=sandbox.app_memory(),
+            without_named_graphs=False,
+            rename_blank_nodes=False,
+            what="document",
+        )
     except SyntaxError as exc:
         line, column = _location(exc)
         problem = Problem(posted.shown, str(exc), line=line, column=column)
         raise InputError(400, f"malformed {posted.syntax.label}", [problem]) from exc
+    except sandbox.ParseFailed as exc:
+        raise InputError(exc.status, exc.message) from None
     except (ValueError, OSError) as exc:
         problem = Problem(posted.shown, str(exc))
         raise InputError(400, f"malformed {posted.syntax.label}", [problem]) from exc

@@ -14,13 +14,16 @@ from dataclasses import dataclass
 from typing import IO
 
 from pyoxigraph import (
+    DefaultGraph,
     NamedNode,
+    Quad,
     QueryBoolean,
     QueryResultsFormat,
     QuerySolutions,
     QueryTriples,
     RdfFormat,
     Triple,
+    serialize,
 )
 
 QueryResult = QuerySolutions | QueryBoolean | QueryTriples
@@ -36,6 +39,19 @@ class QueryTimeout(StoreError):
     def __init__(self, seconds: float, reason: str | None = None):
         super().__init__(reason or f"the query was stopped after its time limit of {seconds:g} s")
         self.seconds = seconds
+
+
+class QueryProcessDied(StoreError):
+    """The process evaluating a query ended while it worked (a crash, or its memory cap).
+
+    `cause` says how, for people; `memory` is true when it most likely passed its memory
+    cap. Nothing of the answer is kept, and the store is unharmed.
+    """
+
+    def __init__(self, cause: str, *, memory: bool = False):
+        super().__init__(f"the query process ended while evaluating the query: {cause}")
+        self.cause = cause
+        self.memory = memory
 
 
 class ResultTooLarge(StoreError):
@@ -97,6 +113,36 @@ class GraphWriter(ABC):
 
         Raises StoreError with the parser's message when it is malformed.
         """
+
+    def add_quads(self, quads: Iterable[Quad]) -> None:
+        """Add quads (after the changes asked before), as `INSERT DATA` would.
+
+        A backend that keeps derived indexes can apply this as the small change it is,
+        where a general update forces it to look at everything; this default sends the
+        update. The quads must not hold blank nodes (they would be fresh ones).
+        """
+        text = data_update("INSERT", quads)
+        if text:
+            self.update(text)
+
+    def remove_quads(self, quads: Iterable[Quad]) -> None:
+        """Remove quads (after the changes asked before), as `DELETE DATA` would."""
+        text = data_update("DELETE", quads)
+        if text:
+            self.update(text)
+
+
+def data_update(keyword: str, quads: Iterable[Quad]) -> str:
+    """`INSERT DATA` or `DELETE DATA` text stating `quads` ("" for none)."""
+    by_graph: dict[NamedNode | DefaultGraph, list[Triple]] = {}
+    for quad in quads:
+        by_graph.setdefault(quad.graph_name, []).append(quad.triple)  # type: ignore[arg-type]
+    blocks = []
+    for graph, triples in by_graph.items():
+        # N-Triples written by pyoxigraph is valid SPARQL data block content.
+        body = serialize(triples, format=RdfFormat.N_TRIPLES).decode()
+        blocks.append(body if isinstance(graph, DefaultGraph) else f"GRAPH {graph} {{\n{body}}}")
+    return f"{keyword} DATA {{\n" + "\n".join(blocks) + "}" if blocks else ""
 
 
 class GraphStore(ABC):

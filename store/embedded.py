@@ -223,9 +223,10 @@ class _GenerationWriter(GraphWriter):
         self.dir = owner._generation_dir(self.name)
         self.dir.parent.mkdir(parents=True, exist_ok=True)
         # Graph replacements are applied at publish time, so that one
-        # generation is built once whatever the number of changed graphs.
+        # generation is built once whatever the number of changed graphs; the other
+        # changes after them, in the order they were asked.
         self._graphs: dict[NamedNode, list[Triple] | None] = {}
-        self._updates: list[str] = []
+        self._changes: list[tuple[str, str | list[Quad]]] = []
 
     def replace_graph(self, graph: NamedNode, triples: Iterable[Triple]) -> int:
         materialised = triples if isinstance(triples, list) else list(triples)
@@ -237,17 +238,29 @@ class _GenerationWriter(GraphWriter):
 
     def update(self, sparql_update: str) -> None:
         # Applied (and parsed) at publish; a failure there abandons the generation.
-        self._updates.append(sparql_update)
+        self._changes.append(("update", sparql_update))
+
+    def add_quads(self, quads: Iterable[Quad]) -> None:
+        self._changes.append(("add", list(quads)))
+
+    def remove_quads(self, quads: Iterable[Quad]) -> None:
+        self._changes.append(("remove", list(quads)))
 
     def publish(self) -> None:
-        if not self._graphs and not self._updates:
+        if not self._graphs and not self._changes:
             return
         store = self._build()
-        for text in self._updates:
-            try:
-                store.update(text)
-            except (SyntaxError, OSError) as exc:
-                raise StoreError(str(exc)) from exc
+        for kind, change in self._changes:
+            if kind == "add":
+                store.extend(change)  # type: ignore[arg-type]
+            elif kind == "remove":
+                for quad in change:
+                    store.remove(quad)  # type: ignore[arg-type]
+            else:
+                try:
+                    store.update(change)  # type: ignore[arg-type]
+                except (SyntaxError, OSError) as exc:
+                    raise StoreError(str(exc)) from exc
         store.flush()
         self._build_union(store)
         del store
@@ -268,12 +281,13 @@ class _GenerationWriter(GraphWriter):
         removed = kept = 0
         if base_dir is not None:
             base_store = Store.read_only(str(base_dir))
-            for graph in base_store.named_graphs():
+            # Only graph replacements can make a fresh load cheaper than a copy.
+            for graph in base_store.named_graphs() if changed and not self._changes else ():
                 if isinstance(graph, NamedNode) and graph in changed:
                     removed += _count(base_store, graph)
                 elif isinstance(graph, NamedNode):
                     kept += _count(base_store, graph)
-        if base_dir is not None and (self._updates or removed * DELETE_COST < kept):
+        if base_dir is not None and (self._changes or removed * DELETE_COST < kept):
             base_store.backup(str(self.dir))
             del base_store
             store = Store(str(self.dir))
@@ -306,7 +320,8 @@ class _GenerationWriter(GraphWriter):
             previous=previous if previous is not None and previous.is_dir() else None,
             previous_generation=Store.read_only(str(base_dir)) if base_dir else None,
             replaced=self._graphs,
-            updated=bool(self._updates),
+            touched=[q for kind, c in self._changes if kind != "update" for q in c],  # type: ignore[misc]
+            updated=any(kind == "update" for kind, _ in self._changes),
         )
 
     def abandon(self) -> None:

@@ -2,22 +2,18 @@
 
 pyoxigraph has no query timeout and no cancellation: a query runs until it ends,
 holding a core (and partly the GIL) the whole time. So `IsolatedStore` evaluates
-queries in a small pool of long-lived child processes, each holding the embedded
-store open read-only. The parent waits for the answer with a deadline; past it,
-it SIGKILLs that child, starts a replacement in the background and raises
-`QueryTimeout`. Other queries meanwhile run in the other children, which also
-spreads evaluation over every core without sharing a GIL.
+queries in a small pool of long-lived child processes (`alliance.children.ChildPool`),
+each holding the embedded store open read-only. The parent waits for the answer with a
+deadline; past it, that child is killed and replaced and the caller gets `QueryTimeout`.
+Other queries meanwhile run in the other children, which also spreads evaluation over
+every core without sharing a GIL. Each child may also be given a memory cap: a query
+that needs more ends its child, not the server, and the caller is told so.
 
-Children are started with `subprocess` (`python -P -m alliance.store.isolated`),
-never forked: RocksDB handles are not fork-safe, so each child opens the store
-itself through `EmbeddedStore`, which follows the CURRENT pointer when a new
-generation is published. A child dies with its parent (PR_SET_PDEATHSIG where
-available, else at the EOF of its request pipe).
+Children never fork from the server: RocksDB handles are not fork-safe, so each child
+opens the store itself through `EmbeddedStore`, which follows the CURRENT pointer when
+a new generation is published.
 
-Protocol, over two pipes with `multiprocessing.connection` framing: the parent
-sends one pickled request; the child answers one message: a pickled header
-`(status, kind, detail)` preceded by its size, then the answer's bytes. The child
-serializes the result itself, so that the SPARQL endpoint's parent only passes
+The child serializes the result itself, so that the SPARQL endpoint's parent only passes
 bytes on (`query_serialized`); `query()` reads the bytes back into pyoxigraph
 objects (SPARQL TSV for solutions, which is lossless, JSON for booleans and
 N-Triples for graphs), so callers get the usual QuerySolutions, QueryBoolean
@@ -32,22 +28,10 @@ in this process: they are the service's own work, not clients' queries.
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import math
-import os
-import pickle
-import queue
-import signal
-import struct
-import subprocess
 import sys
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
-from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import IO
 
@@ -60,10 +44,12 @@ from pyoxigraph import (
     parse_query_results,
 )
 
+from alliance import children
 from alliance.store import limits
 from alliance.store.base import (
     GraphStore,
     GraphWriter,
+    QueryProcessDied,
     QueryResult,
     QueryTimeout,
     ResultTooLarge,
@@ -79,10 +65,6 @@ log = logging.getLogger(__name__)
 GENERIC_RESULTS = "text/tab-separated-values"
 GENERIC_BOOLEAN = "application/sparql-results+json"
 GENERIC_GRAPH = "application/n-triples"
-#: The answer message starts with the size of its pickled header.
-HEADER_SIZE = struct.Struct("!I")
-#: Seconds a killed or closed child gets to be reaped before we stop waiting for it.
-REAP_SECONDS = 5.0
 #: Exceptions the child reports by name and the parent raises again as such.
 BUILTIN_ERRORS: dict[str, type[Exception]] = {
     "RuntimeError": RuntimeError,
@@ -91,36 +73,14 @@ BUILTIN_ERRORS: dict[str, type[Exception]] = {
 }
 
 
-@dataclass
-class _Child:
-    """One query process and the two ends of its pipes held by the parent."""
-
-    process: subprocess.Popen
-    requests: Connection
-    answers: Connection
-    started: float
-
-    def kill(self) -> None:
-        with contextlib.suppress(OSError):
-            self.process.kill()
-        for end in (self.requests, self.answers):
-            with contextlib.suppress(OSError):
-                end.close()
-        # Reap in the background: the caller is answering a client meanwhile.
-        threading.Thread(target=self._reap, daemon=True).start()
-
-    def _reap(self) -> None:
-        with contextlib.suppress(subprocess.TimeoutExpired, OSError):
-            self.process.wait(timeout=REAP_SECONDS)
-
-
 class IsolatedStore(GraphStore):
     """An embedded store whose queries run in child processes under a time limit.
 
     `processes` children are started at once (each takes a fraction of a second to
     import pyoxigraph and open the store); a query waits for an idle child within
     its own deadline. `timeout` is the default time limit in seconds (None or 0:
-    none), `max_bytes` a ceiling on any answer carried between processes.
+    none), `max_bytes` a ceiling on any answer carried between processes, `memory`
+    each child's memory cap in bytes (None: none).
     """
 
     def __init__(
@@ -131,135 +91,49 @@ class IsolatedStore(GraphStore):
         processes: int = 2,
         timeout: float | None = 30.0,
         max_bytes: int | None = None,
+        memory: int | None = None,
     ):
         self.local = EmbeddedStore(path, read_only=read_only)
         self.path = self.local.path.resolve()
         self.read_only = read_only
-        self.processes = max(1, processes)
-        self.timeout = timeout if timeout and timeout > 0 else None
         self.max_bytes = max_bytes or None  # 0: no limit, as for the flags
-        self._idle: queue.LifoQueue[_Child] = queue.LifoQueue()
-        self._lock = threading.Lock()
-        self._closed = False
-        #: Children started since the store opened (replacements included), for tests and logs.
-        self.started_children = 0
-        # Children are started by one long-lived thread: Linux ties PR_SET_PDEATHSIG to the
-        # thread that started a process, so a short-lived starter would kill its child.
-        self._to_start: queue.SimpleQueue[bool] = queue.SimpleQueue()
-        self._starter_thread = threading.Thread(
-            target=self._starter, name="query-process-starter", daemon=True
-        )
-        self._starter_thread.start()
-        for _ in range(self.processes):
-            self._to_start.put(True)
-
-    # -- the pool --------------------------------------------------------------
-
-    def _start_child(self) -> _Child:
-        parent_requests, child_requests = os.pipe()
-        child_answers, parent_answers = os.pipe()
-        command = [sys.executable, "-P", "-m", "alliance.store.isolated"]
-        command += [str(self.path), str(parent_requests), str(parent_answers)]
-        try:
-            process = subprocess.Popen(
-                command,
-                pass_fds=(parent_requests, parent_answers),
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                close_fds=True,
-            )
-        finally:
-            os.close(parent_requests)
-            os.close(parent_answers)
-        with self._lock:
-            self.started_children += 1
-        log.debug("query process %d started", process.pid)
-        return _Child(
-            process,
-            Connection(child_requests, readable=False),
-            Connection(child_answers, writable=False),
-            time.monotonic(),
+        self.pool = children.ChildPool(
+            "alliance.store.isolated",
+            [str(self.path)],
+            processes=processes,
+            timeout=timeout,
+            memory=memory,
+            name="query process",
         )
 
-    def _starter(self) -> None:
-        """Start a child for each request, retried until it works: a pool that shrank for
-        good would starve the server."""
-        while self._to_start.get() and not self._closed:
-            while not self._closed:
-                try:
-                    self._idle.put(self._start_child())
-                    break
-                except OSError:
-                    log.exception("cannot start a query process; trying again in 1 s")
-                    time.sleep(1.0)
+    @property
+    def processes(self) -> int:
+        return self.pool.processes
 
-    def _replace(self, child: _Child, reason: str) -> None:
-        """Kill `child` and have a fresh one put in the pool (started in the background)."""
-        log.warning("query process %d %s: replacing it", child.process.pid, reason)
-        child.kill()
-        self._to_start.put(True)
+    @property
+    def timeout(self) -> float | None:
+        return self.pool.timeout
+
+    @property
+    def started_children(self) -> int:
+        """Query processes started since the store opened (replacements included)."""
+        return self.pool.started_children
 
     def children(self) -> list[int]:
-        """Process ids of the idle children (a snapshot, for tests and diagnostics)."""
-        with self._idle.mutex:
-            return [c.process.pid for c in self._idle.queue]
+        """Process ids of the idle query processes (a snapshot, for tests and diagnostics)."""
+        return self.pool.children()
 
     def _ask(self, request: dict[str, object], timeout: float | None) -> tuple[str, bytes | None]:
-        """Send `request` to an idle child and wait for its answer until the deadline."""
-        if self._closed:
-            raise StoreError("the store is closed")
-        limit = self.timeout if timeout is None else (timeout if timeout > 0 else None)
-        deadline = math.inf if limit is None else time.monotonic() + limit
-        payload = pickle.dumps(request, pickle.HIGHEST_PROTOCOL)
-        for _attempt in range(self.processes + 1):
-            child = self._checkout(limit, deadline)
-            try:
-                if child.process.poll() is not None:
-                    raise BrokenPipeError(f"exit status {child.process.returncode}")
-                child.requests.send_bytes(payload)
-                break
-            except OSError as exc:
-                # Died while idle (killed from outside): no query was lost, try another.
-                self._replace(child, f"was found dead ({exc})")
-        else:
-            raise StoreError("no query process could be started")
+        """Have a query process answer `request` (QueryTimeout past the deadline)."""
         try:
-            remaining = max(0.0, deadline - time.monotonic())
-            if not child.answers.poll(None if limit is None else remaining):
-                self._replace(child, f"passed the {limit:g} s limit")
-                raise QueryTimeout(limit or 0.0)
-            message = child.answers.recv_bytes()
-            (size,) = HEADER_SIZE.unpack_from(message)
-            status, kind, detail = pickle.loads(message[HEADER_SIZE.size : HEADER_SIZE.size + size])
-            data = message[HEADER_SIZE.size + size :]
-        except QueryTimeout:
-            raise
-        except (EOFError, OSError) as exc:
-            code = child.process.poll()
-            self._replace(child, f"failed ({exc}; exit status {code})")
-            raise StoreError(
-                f"the query process ended unexpectedly (exit status {code}): "
-                "the query may need more memory than the server allows"
-            ) from exc
-        except BaseException:
-            # Interrupted mid-answer: what is left in its pipe is unknown.
-            self._replace(child, "was interrupted")
-            raise
-        self._idle.put(child)
+            (status, kind, detail), data = self.pool.ask(request, timeout)
+        except children.ChildTimeout as exc:
+            raise QueryTimeout(exc.seconds, exc.reason) from None
+        except children.ChildDied as exc:
+            raise QueryProcessDied(exc.cause, memory=exc.memory) from exc
         if status == "ok":
             return kind, data if detail else None
         raise _rebuilt(status, kind, detail)
-
-    def _checkout(self, limit: float | None, deadline: float) -> _Child:
-        """An idle child, waited for until the deadline."""
-        try:
-            if limit is None:
-                return self._idle.get()
-            return self._idle.get(timeout=max(0.0, deadline - time.monotonic()))
-        except queue.Empty:
-            raise QueryTimeout(
-                limit or 0.0, f"every query process stayed busy for {limit:g} s"
-            ) from None
 
     # -- queries ---------------------------------------------------------------
 
@@ -354,21 +228,17 @@ class IsolatedStore(GraphStore):
         self.local.dump(out, mime_type)
 
     def close(self) -> None:
-        self._closed = True
-        self._to_start.put(False)
-        if threading.current_thread() is not self._starter_thread:
-            self._starter_thread.join(timeout=REAP_SECONDS)
-        while True:
-            try:
-                child = self._idle.get_nowait()
-            except queue.Empty:
-                break
-            child.kill()
+        self.pool.close()
         self.local.close()
 
 
 def isolate(
-    store: GraphStore, *, processes: int, timeout: float | None, max_bytes: int | None = None
+    store: GraphStore,
+    *,
+    processes: int,
+    timeout: float | None,
+    max_bytes: int | None = None,
+    memory: int | None = None,
 ) -> GraphStore:
     """`store` with its queries in `processes` query processes, when it is an embedded store.
 
@@ -383,6 +253,7 @@ def isolate(
         processes=processes,
         timeout=timeout,
         max_bytes=max_bytes,
+        memory=memory,
     )
     store.close()
     return isolated
@@ -445,37 +316,10 @@ def _answer(store: EmbeddedStore, request: dict[str, object]) -> tuple[tuple, by
     return ("ok", kind, data is not None), data or b""
 
 
-def _die_with_parent() -> None:
-    """Ask Linux to SIGKILL this process when its parent dies (a no-op elsewhere)."""
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        pr_set_pdeathsig = 1
-        libc.prctl(pr_set_pdeathsig, signal.SIGKILL)
-    except (OSError, AttributeError):
-        pass
-
-
 def child_main(argv: list[str]) -> int:
-    """Serve requests from the parent until its pipe closes."""
-    path, requests_fd, answers_fd = argv[0], int(argv[1]), int(argv[2])
-    _die_with_parent()
-    # Interrupts are for the parent (Ctrl-C in a terminal reaches the whole group).
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    logging.basicConfig(level=logging.WARNING, format="query process %(process)d: %(message)s")
-    requests = Connection(requests_fd, writable=False)
-    answers = Connection(answers_fd, readable=False)
-    store = EmbeddedStore(path, read_only=True)
-    while True:
-        try:
-            request = pickle.loads(requests.recv_bytes())
-        except (EOFError, OSError):
-            return 0
-        header, data = _answer(store, request)
-        # One message (header size, header, bytes): one wake-up of the parent per query.
-        encoded = pickle.dumps(header, pickle.HIGHEST_PROTOCOL)
-        answers.send_bytes(HEADER_SIZE.pack(len(encoded)) + encoded + (data or b""))
+    """Answer queries over the store at argv[0] until the parent's pipe closes."""
+    store = EmbeddedStore(argv[0], read_only=True)
+    return children.serve(argv, lambda request: _answer(store, request), name="query process")
 
 
 if __name__ == "__main__":

@@ -15,12 +15,16 @@ graph is still asked there); the twin is derived, built by the writer before the
 generation is published, so that readers never see one without the other. A store
 written before the index existed simply has no twin and is queried as before.
 
-Building: a hard-linked backup of the new generation, then either
-- incrementally from the previous twin, when only small named graphs were replaced:
-  their triples are removed from the union unless another graph still holds them, and
-  the new ones added; or
-- fully, by adding every named graph's quads to the default graph (seconds on the
-  territories graph), after SPARQL updates or when large graphs changed.
+Building: either
+- incrementally, from a hard-linked backup of the previous twin, when the writer changed
+  little: small named graphs replaced, or quads added and removed one by one (a Graph
+  Store POST, an update made only of INSERT DATA and DELETE DATA: server/sandbox.py).
+  Each triple that left a graph leaves the union unless another graph still holds it,
+  each one that joined a graph joins it, and the twin's copies of the graphs follow. A
+  one-triple update then costs milliseconds where a full build costs seconds; or
+- fully, from a hard-linked backup of the new generation, by adding every named graph's
+  quads to the default graph (seconds on the territories graph), after general SPARQL
+  updates (which may touch anything) or when much changed.
 Blank nodes keep their identity, so union and named-graph patterns join on them.
 """
 
@@ -28,7 +32,7 @@ from __future__ import annotations
 
 import logging
 import shutil
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from pyoxigraph import DefaultGraph, NamedNode, Quad, Store, Triple
@@ -51,13 +55,14 @@ def build(
     previous_generation: Store | None,
     replaced: Mapping[NamedNode, list[Triple] | None],
     updated: bool,
+    touched: Sequence[Quad] = (),
 ) -> None:
     """Write the twin of `generation` (open, flushed) to `target`.
 
     `previous` is the twin of the generation this one was built from (None if it has
     none), `previous_generation` that generation, `replaced` the graphs the writer
-    replaced (None: dropped) and `updated` whether SPARQL updates ran, which can touch
-    any graph and force a full build.
+    replaced (None: dropped), `touched` the quads it added or removed one by one, and
+    `updated` whether SPARQL updates ran, which can touch any graph and force a full build.
     """
     shutil.rmtree(target, ignore_errors=True)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -65,11 +70,11 @@ def build(
         previous is not None
         and previous_generation is not None
         and not updated
-        and _changed_size(previous_generation, replaced) <= INCREMENTAL_LIMIT
+        and len(touched) + _changed_size(previous_generation, replaced) <= INCREMENTAL_LIMIT
     ):
-        _build_incrementally(generation, target, previous, previous_generation, replaced)
+        _build_incrementally(generation, target, previous, previous_generation, replaced, touched)
     else:
-        _build_fully(generation, target, {} if updated else replaced)
+        _build_fully(generation, target, {} if updated or touched else replaced)
 
 
 def _build_fully(
@@ -103,6 +108,7 @@ def _build_incrementally(
     previous: Path,
     previous_generation: Store,
     replaced: Mapping[NamedNode, list[Triple] | None],
+    touched: Sequence[Quad],
 ) -> None:
     Store.read_only(str(previous)).backup(str(target))
     twin = Store(str(target))
@@ -116,6 +122,22 @@ def _build_incrementally(
         twin.remove_graph(graph)
         if triples:
             twin.bulk_extend(Quad(t.subject, t.predicate, t.object, graph) for t in triples)
+    # Quads added or removed one by one: compare before and after, whatever the order of
+    # the writer's changes was (an addition undone by a removal changes nothing).
+    for quad in set(touched):
+        graph = quad.graph_name
+        if graph in replaced:
+            continue
+        before = _holds(previous_generation, quad)
+        after = _holds(generation, quad)
+        if before == after:
+            continue
+        if isinstance(graph, NamedNode):  # the twin's copy of the graph (its default
+            (twin.add if after else twin.remove)(quad)  # graph is the union itself)
+        (added if after else gone).add(quad.triple)
+    for graph in {q.graph_name for q in touched if isinstance(q.graph_name, NamedNode)}:
+        if generation.contains_named_graph(graph) and not twin.contains_named_graph(graph):
+            twin.add_graph(graph)  # created, and left empty, by this writer
     for triple in gone - added:
         # Still in the union while any graph of the new generation holds it.
         if next(iter(generation.quads_for_pattern(*_spo(triple), None)), None) is None:
@@ -141,6 +163,11 @@ def _changed_size(
             if size > INCREMENTAL_LIMIT:
                 break
     return size
+
+
+def _holds(store: Store, quad: Quad) -> bool:
+    found = store.quads_for_pattern(*_spo(quad.triple), quad.graph_name)
+    return next(iter(found), None) is not None
 
 
 def _triples(store: Store, graph: NamedNode) -> Iterable[Triple]:

@@ -6,10 +6,14 @@ published generation itself holds, read independently through `GRAPH` patterns.
 
 from __future__ import annotations
 
+import logging
 import shutil
 from pathlib import Path
 
-from pyoxigraph import BlankNode, Literal, NamedNode, Store, Triple
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pyoxigraph import BlankNode, DefaultGraph, Literal, NamedNode, Quad, Store, Triple
 
 from alliance.store.embedded import EmbeddedStore
 from alliance.store.union_index import UNIONS
@@ -156,3 +160,75 @@ def test_an_abandoned_write_leaves_no_index_behind(tmp_path: Path) -> None:
         writer.replace_graph(B, [t("y", "1")])
     assert "999999" not in index_folders(tmp_path)
     assert union_rows(store) == merged_rows(store)
+
+
+def every_row(store: EmbeddedStore) -> set[tuple[str, str, str]]:
+    """The merge of every graph of the generation, its plain default graph included."""
+    rows = store.query(
+        "SELECT DISTINCT ?s ?p ?o { { GRAPH ?g { ?s ?p ?o } } UNION { ?s ?p ?o } }",
+        union_default_graph=False,
+    )
+    return {(str(r["s"]), str(r["p"]), str(r["o"])) for r in rows}
+
+
+def test_quads_added_and_removed_one_by_one_update_the_index_in_place(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    store = EmbeddedStore(tmp_path)
+    shared, only_a = t("x", "shared"), t("y", "only in a")
+    with store.writer() as writer:
+        writer.replace_graph(A, [shared, only_a])
+        writer.replace_graph(B, [shared])
+    caplog.set_level(logging.INFO, logger="alliance.store.union_index")
+    caplog.clear()
+    default = DefaultGraph()
+    c = NamedNode(EX + "graph/c")
+    with store.writer() as writer:
+        writer.remove_quads([Quad(*shared, A), Quad(*only_a, A)])  # shared stays through b
+        writer.add_quads([Quad(*t("d", "default"), default), Quad(*t("c", "in c"), c)])
+        writer.add_quads([Quad(*t("gone", "at once"), A)])
+        writer.remove_quads([Quad(*t("gone", "at once"), A)])  # added and removed: nothing
+    assert "updated" in caplog.text and "in full" not in caplog.text
+    assert union_rows(store) == every_row(store)
+    assert {o for _, _, o in union_rows(store)} == {'"shared"', '"default"', '"in c"'}
+    assert c in store.graphs() and A in store.graphs()  # emptied graphs stay, as in Oxigraph
+    # A GRAPH pattern over the index sees the graphs' new contents too.
+    in_a = store.query(f"SELECT ?o {{ GRAPH <{A.value}> {{ ?s ?p ?o }} }}")
+    assert list(in_a) == []
+    with store.writer() as writer:
+        writer.remove_quads([Quad(*shared, B), Quad(*t("d", "default"), default)])
+    assert union_rows(store) == every_row(store) == {(f"<{EX}c>", f"<{P.value}>", '"in c"')}
+
+
+@settings(
+    max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    st.lists(
+        st.lists(
+            st.tuples(
+                st.booleans(),
+                st.sampled_from(["a", "b", "default"]),
+                st.sampled_from(["x", "y"]),
+                st.sampled_from(["1", "2"]),
+            ),
+            min_size=1,
+            max_size=4,
+        ),
+        min_size=1,
+        max_size=4,
+    )
+)
+def test_any_sequence_of_small_writes_keeps_the_index_equal_to_the_merge(
+    tmp_path_factory: pytest.TempPathFactory, writes: list
+) -> None:
+    store = EmbeddedStore(tmp_path_factory.mktemp("small-writes"))
+    graphs = {"a": A, "b": B, "default": DefaultGraph()}
+    with store.writer() as writer:
+        writer.replace_graph(A, [t("x", "1")])
+    for write in writes:
+        with store.writer() as writer:
+            for insert, graph, subject, value in write:
+                quad = Quad(*t(subject, value), graphs[graph])
+                (writer.add_quads if insert else writer.remove_quads)([quad])
+        assert union_rows(store) == every_row(store)
