@@ -376,6 +376,7 @@ def serve(
             rate_limit_file=os.path.join(shared, "rate-limit.sqlite"),
             trust_proxy=trust_proxy,
             query_timeout=query_timeout,
+            threads=threads,
             query_memory=query_memory * 1024**2,
             max_rows=max_rows,
             max_result_bytes=max_result_bytes,

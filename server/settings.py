@@ -33,6 +33,8 @@ class Settings:
     #: memory cap of each query process and each parsing process, in bytes (0: none);
     #: past it that process ends, not the server (see alliance/children.py)
     query_memory: int = 2 * 1024**3
+    #: threads that serve costly requests in each server process (`--threads`)
+    threads: int = 4
     #: query processes per server process; 0 runs queries in the serving process itself,
     #: without the time limit (the Flask test client, `flask run`)
     query_processes: int = 0

@@ -35,6 +35,7 @@ import logging
 import os
 import resource
 import socket
+import threading
 import time
 from collections.abc import Callable
 
@@ -59,6 +60,8 @@ REQUEST_READ_SECONDS = 60.0
 IDLE_SECONDS = 30.0
 #: Seconds between two sweeps of the connections for the two deadlines above.
 SWEEP_SECONDS = 2.0
+#: Stack of each serving thread (the platform's usual default, made sure of).
+THREAD_STACK = 8 * 1024 * 1024
 #: File descriptors kept free of connections (store files, pipes to query processes, logs).
 RESERVED_FILES = 200
 
@@ -185,6 +188,8 @@ class WaitressWorker(Worker):
             asyncore_use_poll=True,  # select() cannot watch descriptors past 1024
             ident="alliance",
         )
+        # A known stack for the serving threads: sandbox.py checks updates on half of it.
+        threading.stack_size(THREAD_STACK)
         dispatcher = SplitDispatcher(self.cfg.threads, LIGHT_THREADS, is_costly)
         connections: dict[int, object] = {}
         servers = [
