@@ -281,12 +281,15 @@ class _GenerationWriter(GraphWriter):
         removed = kept = 0
         if base_dir is not None:
             base_store = Store.read_only(str(base_dir))
-            # Only graph replacements can make a fresh load cheaper than a copy.
-            for graph in base_store.named_graphs() if changed and not self._changes else ():
-                if isinstance(graph, NamedNode) and graph in changed:
-                    removed += _count(base_store, graph)
-                elif isinstance(graph, NamedNode):
-                    kept += _count(base_store, graph)
+            # Only graph replacements can make a fresh load cheaper than a copy; the kept
+            # graphs are counted only as far as the comparison needs.
+            if changed and not self._changes:
+                graphs = [g for g in base_store.named_graphs() if isinstance(g, NamedNode)]
+                removed = sum(_count(base_store, g) for g in graphs if g in changed)
+                for graph in (g for g in graphs if g not in changed):
+                    kept += _count(base_store, graph, removed * DELETE_COST + 1 - kept)
+                    if removed * DELETE_COST < kept:
+                        break
         if base_dir is not None and (self._changes or removed * DELETE_COST < kept):
             base_store.backup(str(self.dir))
             del base_store
@@ -329,9 +332,13 @@ class _GenerationWriter(GraphWriter):
         shutil.rmtree(self.owner.path / union_index.UNIONS / self.name, ignore_errors=True)
 
 
-def _count(store: Store, graph: NamedNode) -> int:
+def _count(store: Store, graph: NamedNode, at_most: int | None = None) -> int:
+    """The triples of `graph`, counted up to `at_most` when given."""
     # str(NamedNode) is its validated N-Triples form, safe to place in a query.
-    result = store.query(f"SELECT (COUNT(*) AS ?n) {{ GRAPH {graph} {{ ?s ?p ?o }} }}")
+    pattern = f"GRAPH {graph} {{ ?s ?p ?o }}"
+    if at_most is not None:
+        pattern = f"SELECT * {{ {pattern} }} LIMIT {max(0, at_most)}"
+    result = store.query(f"SELECT (COUNT(*) AS ?n) {{ {pattern} }}")
     return int(next(iter(result))["n"].value)
 
 
