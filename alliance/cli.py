@@ -80,9 +80,19 @@ class _Progress:
 @store_option
 @click.option("--force", is_flag=True, help="Rebuild and publish sources even if unchanged.")
 @click.option("--list", "list_only", is_flag=True, help="List the bundled sources and exit.")
+@click.option(
+    "--allow-empty",
+    is_flag=True,
+    help="Publish a source that yields no triple even over a graph that holds some "
+    "(refused otherwise: an empty or truncated file would silently empty the graph).",
+)
 @click.argument("sources", nargs=-1, metavar="[SOURCE]...")
 def ingest(
-    store_location: str | None, force: bool, list_only: bool, sources: tuple[str, ...]
+    store_location: str | None,
+    force: bool,
+    list_only: bool,
+    allow_empty: bool,
+    sources: tuple[str, ...],
 ) -> None:
     """Build or update the store from sources, each into its own named graph.
 
@@ -123,6 +133,7 @@ def ingest(
                 progress=_Progress,
                 trusted=certified_report,
                 phase=_Progress.phase,
+                allow_empty=allow_empty,
             )
     except IngestRefused as exc:
         if sys.stderr.isatty():

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pyoxigraph import Literal, NamedNode, Triple
 
 from alliance import __version__
-from alliance.ingest.source import Progress, Source, SourceError, no_progress
+from alliance.ingest.source import Problem, Progress, Source, SourceError, no_progress
 from alliance.namespaces import ALLI, ID, alli, dcterms, graph_iri, prov, rdf, rdfs, xsd
 from alliance.ontology import ontology_files
 from alliance.shapes import shapes_files
@@ -213,10 +213,13 @@ def ingest(
     progress: Callable[[str], Progress] | None = None,
     trusted: Callable[[Source], Report | None] | None = None,
     phase: Callable[[str], None] | None = None,
+    allow_empty: bool = False,
 ) -> Summary:
     """Ingest `sources` into `store`; see the module docstring.
 
     `phase(text)` is told when a long step starts (validating, publishing).
+    A source that yields no triple is refused when its graph holds some (a truncated
+    download would silently empty it), unless `allow_empty`.
 
     `progress(name)` returns the progress callback for one source's build.
     `trusted(source)` may answer a recorded validation report for inputs
@@ -240,6 +243,10 @@ def ingest(
             pending[graph] = list(source.build((progress or _quiet)(source.name)))
         except SourceError as exc:
             raise IngestRefused(source.name, error=exc) from exc
+        if not pending[graph] and not allow_empty and graph in published:
+            held = store.graph_size(graph)
+            if held:
+                raise IngestRefused(source.name, error=_empty_source(source, graph, held))
         built.append((source, key, started, time.perf_counter() - t0))
     # Validate once everything is built, so each source sees the others' new state.
     checked: dict[NamedNode, tuple[Report, float]] = {}
@@ -276,6 +283,20 @@ def ingest(
             )
     publish = time.perf_counter() - t0
     return Summary(outcomes, time.perf_counter() - began, publish)
+
+
+def _empty_source(source: Source, graph: NamedNode, held: int) -> SourceError:
+    names = ", ".join(path.name for path in source.inputs()) or source.name
+    return SourceError(
+        [
+            Problem(
+                names,
+                f"holds no triples: ingesting it would empty the graph {graph.value}, which "
+                f"holds {held:,} triples. Check the file (a truncated download?), or pass "
+                "--allow-empty to empty the graph on purpose.",
+            )
+        ]
+    )
 
 
 def _quiet(name: str) -> Progress:

@@ -1,7 +1,8 @@
 """Sources made of RDF files: the ontology and SKOS schemes, or any file a user names.
 
 Parsing is pyoxigraph's; a syntax error becomes a SourceError that names the
-file, line and column.
+file, line and column. RDF/XML declaring entities and documents nested too deeply are
+refused before parsing (alliance.rdf_guards).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pyoxigraph import NamedNode, RdfFormat, Triple, parse
 from alliance.ingest.source import Problem, Progress, SourceError, no_progress
 from alliance.namespaces import ONTOLOGY_IRI
 from alliance.ontology import ontology_files
+from alliance.rdf_guards import UnsafeDocument, check_document
 
 #: File name endings and the RDF syntax they hold.
 SUFFIXES: dict[str, RdfFormat] = {
@@ -51,6 +53,15 @@ def parse_file(path: Path) -> Iterator[Triple]:
     if fmt is None:
         known = ", ".join(sorted(SUFFIXES))
         raise SourceError([Problem(path.name, f"unknown RDF file type; expected one of {known}")])
+    if fmt in (RdfFormat.RDF_XML, RdfFormat.JSON_LD):  # entities, deep nesting: refused
+        try:
+            check_document(path.read_bytes(), fmt.media_type, "file")
+        except UnsafeDocument as exc:
+            raise SourceError(
+                [Problem(path.name, exc.message, line=exc.line, column=exc.column)]
+            ) from None
+        except OSError as exc:
+            raise SourceError([Problem(path.name, str(exc))]) from exc
     try:
         # Blank nodes are kept distinct per file; base IRI makes relative IRIs resolvable.
         quads = list(parse(path=str(path), format=fmt, base_iri=path.resolve().as_uri()))

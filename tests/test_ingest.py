@@ -229,3 +229,44 @@ def test_territories_certificate_is_current() -> None:
         "ingest/reference/validation.json is stale: run `alliance snapshot certify` "
         "after changing the snapshot, the shapes or the ontology"
     )
+
+
+def test_an_empty_rdf_file_does_not_empty_its_graph_unless_told(tmp_path: Path) -> None:
+    """A truncated download must not silently wipe a graph: refused, then --allow-empty."""
+    store_dir = tmp_path / "store"
+    data = tmp_path / "notes.ttl"
+    data.write_text('<http://example.org/a> <http://example.org/says> "kept" .\n')
+    runner = CliRunner()
+    first = runner.invoke(main, ["ingest", "--store", str(store_dir), str(data)])
+    assert first.exit_code == 0, first.output
+    graph = graph_iri("file-notes")
+    data.write_text("")
+    refused = runner.invoke(main, ["ingest", "--store", str(store_dir), str(data)])
+    assert refused.exit_code == 1, refused.output
+    assert "refused, the store is unchanged" in refused.output
+    assert "notes.ttl: holds no triples" in refused.output and "--allow-empty" in refused.output
+    with open_store(store_dir) as store:
+        assert [
+            r["o"].value
+            for r in store.query(
+                f"SELECT ?o {{ GRAPH {graph} {{ ?s ?p ?o }} FILTER(isLiteral(?o) && ?o = 'kept') }}"
+            )
+        ]
+    allowed = runner.invoke(main, ["ingest", "--store", str(store_dir), "--allow-empty", str(data)])
+    assert allowed.exit_code == 0, allowed.output
+    with open_store(store_dir) as store:
+        kept = store.query(f"ASK {{ GRAPH {graph} {{ ?s <http://example.org/says> ?o }} }}")
+        assert not bool(kept)
+
+
+def test_rdf_xml_declaring_entities_is_refused_before_parsing(tmp_path: Path) -> None:
+    bomb = Path(__file__).parent / "corpus" / "bad" / "rdf" / "billion-laughs.rdf"
+    for command in (
+        ["ingest", "--store", str(tmp_path / "store"), str(bomb)],
+        ["validate", str(bomb)],
+    ):
+        result = CliRunner().invoke(main, command)
+        assert result.exit_code in (1, 2), result.output
+        assert "billion-laughs.rdf, line 2, column 1" in result.output
+        assert "DOCTYPE" in result.output
+    assert not (tmp_path / "store" / "CURRENT").exists()
