@@ -4,7 +4,8 @@ the store exactly as it was, and the server still up.
 Every case of tests/corpus/bad/manifest.toml is sent through the real `alliance serve` with
 a write token (`write_server`): malformed SPARQL and SPARQL Update, malformed RDF in every
 syntax the Graph Store Protocol accepts, RDF posted to /validate, invalid UTF-8 and other
-encodings, bodies over the size limit, 10,000 levels of nesting. Broken curated tables go
+encodings, bodies over the size limit (chunked too), 10,000 levels of nesting, chains of
+100,000 operators, RDF/XML entity bombs. Broken curated tables go
 through `alliance ingest` over a copy of the bundled tables and a copy of the bundled store.
 """
 
@@ -85,6 +86,17 @@ def generated(kind: str, target: str) -> bytes:
         else:
             text = "<http://example.org/a> <http://example.org/b> 'c' . #"
         return (text + "x" * size)[:size].encode()
+    if kind == "chunked-oversized":
+        return generated("oversized", target) + b"#" * (2 * 1024 * 1024)
+    chains = {
+        "not-chain": "FILTER(" + "!" * 10 * n + "true)",
+        "plus-chain": "FILTER(" + "1 + " * 10 * n + "1 > 0)",
+        "long-path": "?s " + "/".join(["<http://example.org/p>"] * 10 * n) + " ?o",
+    }
+    if kind in chains and target == "update":
+        return f"DELETE {{ ?s ?p ?o }} WHERE {{ ?s ?p ?o {chains[kind]} }}".encode()
+    if kind in chains:
+        return f"ASK {{ ?s ?p ?o {chains[kind]} }}".encode()
     if kind == "deep-braces" and target == "update":
         return ("INSERT { ?s ?p ?o } WHERE " + "{" * n + " ?s ?p ?o " + "}" * n).encode()
     if kind == "deep-braces":
@@ -189,6 +201,8 @@ def send(server, case: Case) -> live.Reply:  # noqa: ANN001 - live.LiveServer
         url = server.url + PATHS[case.target]
     if case.generate == "oversized":
         return early_answer(case.method, url, body, headers)
+    if case.generate == "chunked-oversized":
+        return chunked(case.method, url, body, headers)
     return live.http(case.method, url, data=body, headers=headers, timeout=120)
 
 
@@ -223,6 +237,30 @@ def early_answer(method: str, url: str, body: bytes, headers: dict[str, str]) ->
     return live.Reply(int(status_line.split()[1]), answer_headers, content)
 
 
+def chunked(method: str, url: str, body: bytes, headers: dict[str, str]) -> live.Reply:
+    """The body sent with Transfer-Encoding: chunked, 64 kB a chunk (no Content-Length)."""
+    parts = urlsplit(url)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=120)
+    pieces = (body[i : i + 65536] for i in range(0, len(body), 65536))
+    try:
+        connection.request(
+            method,
+            f"{parts.path}?{parts.query}",
+            body=pieces,
+            headers={**headers, "Transfer-Encoding": "chunked"},
+            encode_chunked=True,
+        )
+    except (BrokenPipeError, ConnectionResetError):
+        pass  # answered while still sending: read the answer
+    response = connection.getresponse()
+    try:
+        return live.Reply(
+            response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
+        )
+    finally:
+        connection.close()
+
+
 def still_up(server) -> None:  # noqa: ANN001 - live.LiveServer
     for _ in range(3):  # a worker that died is replaced; give the arbiter a moment
         try:
@@ -235,6 +273,8 @@ def still_up(server) -> None:  # noqa: ANN001 - live.LiveServer
         except (ConnectionError, http.client.HTTPException):
             continue
         assert reply.status == 200
+        health = live.http("GET", f"{server.url}/health")
+        assert health.status == 200, health.text
         return
     pytest.fail("the server no longer answers")
 
