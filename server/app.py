@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, Response
+from flask import Flask, Response, request
 
 from alliance.server import rate_limit, security_headers
 from alliance.server.settings import Settings
@@ -12,12 +12,30 @@ from alliance.store import GraphStore, open_store
 
 log = logging.getLogger(__name__)
 
+#: Read-only faces: any web page may read them.
 CORS_HEADERS = {
     "Access-Control-Allow-Origin": "*",
-    "Access-Control-Allow-Methods": "GET, POST, PUT, DELETE, HEAD, OPTIONS",
+    "Access-Control-Allow-Methods": "GET, POST, HEAD, OPTIONS",
     "Access-Control-Allow-Headers": "Accept, Authorization, Content-Type",
     "Access-Control-Expose-Headers": "Content-Type, Content-Length, Link",
 }
+#: The write endpoints: only for the origins `--cors-origin` lists (see write_cors).
+WRITE_PATHS = frozenset({"/sparql/update", "/store"})
+WRITE_CORS_HEADERS = {
+    **CORS_HEADERS,
+    "Access-Control-Allow-Methods": "GET, POST, PUT, DELETE, HEAD, OPTIONS",
+}
+
+
+def write_cors(origin: str | None, allowed: tuple[str, ...]) -> dict[str, str]:
+    """CORS headers for a write endpoint: none unless the request's origin is allowed.
+
+    A page of another site holding the token could otherwise write from a visitor's
+    browser; the operator names the origins of the pages that may (`*`: any).
+    """
+    if not origin or not ("*" in allowed or origin in allowed):
+        return {}
+    return {**WRITE_CORS_HEADERS, "Access-Control-Allow-Origin": origin}
 
 
 def create_app(settings: Settings | None = None, store: GraphStore | None = None) -> Flask:
@@ -68,8 +86,13 @@ def create_app(settings: Settings | None = None, store: GraphStore | None = None
     @app.after_request
     def cors(response: Response) -> Response:
         # On every answer, errors included, so that browser clients see the error text.
-        response.headers.update(CORS_HEADERS)
-        response.headers.setdefault("Vary", "Accept")
+        if request.path in WRITE_PATHS:
+            origin = request.headers.get("Origin")
+            response.headers.update(write_cors(origin, settings.cors_origins))
+            response.vary.add("Origin")
+        else:
+            response.headers.update(CORS_HEADERS)
+        response.vary.add("Accept")
         return response
 
     return app

@@ -252,6 +252,17 @@ def _run_gunicorn(
     help="Enables /sparql/update and /store for requests sending 'Authorization: Bearer TOKEN'.",
 )
 @click.option(
+    "--cors-origin",
+    "cors_origins",
+    multiple=True,
+    metavar="ORIGIN",
+    envvar="ALLIANCE_CORS_ORIGIN",
+    show_envvar=True,
+    help="A web origin (https://app.example.org) whose pages may call /sparql/update and "
+    "/store from a browser (repeatable; the variable is space-separated; * for any). "
+    "Without any, those endpoints send no CORS headers; every other page allows any origin.",
+)
+@click.option(
     "--no-ingest",
     is_flag=True,
     help="Serve whatever the store folder holds, even nothing; never ingest.",
@@ -329,6 +340,7 @@ def serve(
     max_result_bytes: int,
     base: str,
     write_token: str | None,
+    cors_origins: tuple[str, ...],
     no_ingest: bool,
     access_log: str,
     log_format: str,
@@ -370,6 +382,7 @@ def serve(
             store_password=access["password"],
             base=base,
             write_token=write_token or None,
+            cors_origins=tuple(cors_origins),
             service_allow=services,
             load_allow=loads,
             rate_limit=rate_limit,

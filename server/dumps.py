@@ -41,7 +41,7 @@ class Dump:
     """One downloadable form of the whole dataset."""
 
     name: str
-    #: Content-Type of the download itself
+    #: Content-Type of the download itself (werkzeug adds the charset of text types)
     media_type: str
     #: the RDF syntax inside (dcat:mediaType)
     rdf_media_type: str
@@ -64,7 +64,7 @@ DUMPS: dict[str, Dump] = {
         ),
         Dump(
             "alliance.ttl",
-            "text/turtle; charset=utf-8",
+            "text/turtle",
             "text/turtle",
             None,
             "Alliance, union of the graphs (Turtle)",

@@ -19,7 +19,14 @@ from alliance.server import describe
 from alliance.server.app import current_settings, current_store
 from alliance.server.cache import memoised
 from alliance.server.describe import Queryable, Statement
-from alliance.server.negotiation import GRAPHS, HTML, SUFFIXES, NotAcceptable, negotiate
+from alliance.server.negotiation import (
+    GRAPH_ALIASES,
+    GRAPHS,
+    HTML,
+    SUFFIXES,
+    NotAcceptable,
+    negotiate,
+)
 from alliance.server.observability import timed_query
 from alliance.server.resource_view import Alternate, Display, Shown, build_page
 from alliance.server.responses import (
@@ -90,7 +97,7 @@ def answer(
     `extra` adds statements to the RDF (a named graph's PROV description of its ingest).
     """
     try:
-        choice = negotiate(request, [HTML, *GRAPHS], override=override)
+        choice = negotiate(request, [HTML, *GRAPHS], override=override, aliases=GRAPH_ALIASES)
     except NotAcceptable as exc:
         return not_acceptable(str(exc))
     found = describe.statements(source, iri)

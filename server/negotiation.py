@@ -46,7 +46,11 @@ ALIASES = {
     "text/plain": "application/n-triples",
     "application/x-turtle": "text/turtle",
     "application/json+ld": "application/ld+json",
+    "text/n3": "text/turtle",  # Turtle is N3, as Fuseki and Virtuoso answer it
 }
+#: For pages that answer only graphs (resource descriptions): plain JSON is JSON-LD there,
+#: as Fuseki and Virtuoso answer it.
+GRAPH_ALIASES = {**ALIASES, "application/json": "application/ld+json"}
 #: Short names accepted in `format=` / `output=` / `results=` (SPARQLWrapper sends all three).
 SHORT_NAMES = {
     "json": "application/sparql-results+json",

@@ -38,14 +38,28 @@ DEFAULT_GRAPH_NOTE = (
     "or give default-graph-uri / named-graph-uri parameters (or FROM / FROM NAMED) "
     "to choose the dataset explicitly. SERVICE is disabled; the endpoint is read-only."
 )
+#: The W3C Graph Store HTTP Protocol, which Service Description has no term for.
+GRAPH_STORE_PROTOCOL = "http://www.w3.org/TR/sparql11-http-rdf-update/"
+DCTERMS_CONFORMS_TO = "http://purl.org/dc/terms/conformsTo"
 
 
 def _iri(value: str) -> NamedNode:
     return NamedNode(value)
 
 
-def describe(endpoint: str, store: GraphStore) -> list[Triple]:
-    """The description of the query service at `endpoint` over the graphs of `store`."""
+def describe(
+    endpoint: str,
+    store: GraphStore,
+    *,
+    update_endpoint: str | None = None,
+    graph_store_endpoint: str | None = None,
+) -> list[Triple]:
+    """The description of the query service at `endpoint` over the graphs of `store`.
+
+    With a write token the server also takes SPARQL Update at `update_endpoint` and the
+    Graph Store Protocol at `graph_store_endpoint`: each is described as a service of its
+    own (both need `Authorization: Bearer TOKEN`).
+    """
     service = BlankNode()
     triples = [
         Triple(service, _iri(RDF + "type"), _iri(SD + "Service")),
@@ -80,7 +94,27 @@ def describe(endpoint: str, store: GraphStore) -> list[Triple]:
             Triple(named, _iri(SD + "graph"), described),
             Triple(described, _iri(RDF + "type"), _iri(SD + "Graph")),
         ]
+    if update_endpoint is not None:
+        update = BlankNode()
+        triples += [
+            Triple(update, _iri(RDF + "type"), _iri(SD + "Service")),
+            Triple(update, _iri(SD + "endpoint"), _iri(update_endpoint)),
+            Triple(update, _iri(SD + "supportedLanguage"), _iri(SD + "SPARQL11Update")),
+            Triple(update, _iri(SD + "defaultDataset"), dataset),
+            Triple(update, _iri(RDFS + "comment"), Literal(WRITE_NOTE, language="en")),
+        ]
+    if graph_store_endpoint is not None:
+        graphs = BlankNode()
+        triples += [
+            Triple(graphs, _iri(RDF + "type"), _iri(SD + "Service")),
+            Triple(graphs, _iri(SD + "endpoint"), _iri(graph_store_endpoint)),
+            Triple(graphs, _iri(DCTERMS_CONFORMS_TO), _iri(GRAPH_STORE_PROTOCOL)),
+            Triple(graphs, _iri(RDFS + "comment"), Literal(WRITE_NOTE, language="en")),
+        ]
     return triples
+
+
+WRITE_NOTE = "Writes need the header 'Authorization: Bearer TOKEN' with the server's token."
 
 
 PREFIXES = {"sd": SD, "formats": FORMATS, "rdfs": RDFS, "ent": ENTAILMENT}

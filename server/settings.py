@@ -22,6 +22,8 @@ class Settings:
     base: str = DEFAULT_BASE
     #: token for /sparql/update and /store; None disables both
     write_token: str | None = None
+    #: web origins whose pages may call /sparql/update and /store (CORS); "*": any
+    cors_origins: tuple[str, ...] = ()
     #: seconds a query may run; enforced only with query_processes (see store/isolated.py)
     query_timeout: float = 30.0
     #: largest request body accepted, in bytes

@@ -30,6 +30,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
+from urllib.parse import urljoin
 
 from flask import Blueprint, Response, request
 from pyoxigraph import NamedNode, QueryTriples, RdfFormat, serialize
@@ -358,7 +359,13 @@ def describe_or_page() -> Response:
     if choice is HTML:
         return query_page.query_page()
     endpoint_iri = request.base_url
-    triples = service_description.describe(endpoint_iri, current_store())
+    writable = current_settings().write_token is not None  # the write endpoints exist
+    triples = service_description.describe(
+        endpoint_iri,
+        current_store(),
+        update_endpoint=urljoin(endpoint_iri, "/sparql/update") if writable else None,
+        graph_store_endpoint=urljoin(endpoint_iri, "/store") if writable else None,
+    )
     prefixes = service_description.PREFIXES if choice.format in (RdfFormat.TURTLE,) else None
     body = serialize(triples, format=choice.format, prefixes=prefixes)
     return Response(body, content_type=content_type(choice.media_type))

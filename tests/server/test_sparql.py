@@ -365,13 +365,42 @@ def test_preflight(server):
         ("POST", "/sparql", {"data": "ASK {}", "headers": {"Content-Type": "text/plain"}}, 415),
         ("GET", "/no-such-page", {}, 404),
         ("PUT", "/sparql", {"data": "x", "headers": {"Content-Type": "text/plain"}}, 405),
-        ("POST", "/sparql/update", {"data": "update=CLEAR%20ALL"}, 404),
     ],
 )
 def test_errors_carry_cors_headers(server, method, path, kwargs, status):
     reply = http(method, server.url + path, **kwargs)
     assert reply.status == status
     assert reply.headers.get("access-control-allow-origin") == "*"
+
+
+def test_write_endpoints_send_cors_headers_only_to_allowed_origins(tmp_path) -> None:  # noqa: ANN001
+    from alliance.server.app import create_app
+    from alliance.server.settings import Settings
+    from alliance.store import open_store
+
+    def preflight(client, path: str, origin: str):  # noqa: ANN001, ANN202
+        headers = {"Origin": origin, "Access-Control-Request-Method": "PUT"}
+        return client.open(path, method="OPTIONS", headers=headers)
+
+    for allowed, origin, expected in [
+        ((), "https://app.example.org", None),
+        (("https://app.example.org",), "https://app.example.org", "https://app.example.org"),
+        (("https://app.example.org",), "https://evil.example", None),
+        (("*",), "https://any.example", "https://any.example"),
+    ]:
+        with open_store(tmp_path / f"store{len(allowed)}{expected is None}") as store:
+            settings = Settings(write_token="t", cors_origins=allowed)
+            client = create_app(settings, store=store).test_client()
+            for path in ("/store", "/sparql/update"):
+                reply = preflight(client, path, origin)
+                assert reply.headers.get("Access-Control-Allow-Origin") == expected, path
+                if expected:
+                    assert "PUT" in reply.headers["Access-Control-Allow-Methods"]
+                assert "Origin" in reply.headers.get("Vary", "")
+            # Reading faces allow any origin, but never PUT or DELETE.
+            reply = preflight(client, "/sparql", origin)
+            assert reply.headers["Access-Control-Allow-Origin"] == "*"
+            assert "PUT" not in reply.headers["Access-Control-Allow-Methods"]
 
 
 def test_too_large_body_is_413_with_cors_headers(server):
