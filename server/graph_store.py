@@ -35,7 +35,7 @@ from alliance.server.input_guards import check_rdf_document
 from alliance.server.negotiation import GRAPHS, Choice, NotAcceptable, negotiate
 from alliance.server.sparql_errors import ProtocolError, no_content
 from alliance.server.write_access import check_write_access, writing
-from alliance.store import GraphStore, StoreError
+from alliance.store import StoreError
 
 Target = NamedNode | DefaultGraph
 DATASETS = [c for c in GRAPHS if isinstance(c.format, RdfFormat) and c.format.supports_datasets]
@@ -128,12 +128,6 @@ def body_triples(target: Target) -> list[Triple]:
     return [quad.triple for quad in quads]
 
 
-def default_graph_quads(store: GraphStore) -> list[Quad]:
-    """Every quad of the plain default graph (usually none or a few)."""
-    result = store.query("CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }", union_default_graph=False)
-    return [Quad(t.subject, t.predicate, t.object, DefaultGraph()) for t in result]
-
-
 def write(target: Target, *, replace: bool) -> Response:
     """PUT replaces the graph, POST adds to it; small changes stay small for the store."""
     triples = body_triples(target)
@@ -150,7 +144,7 @@ def write(target: Target, *, replace: bool) -> Response:
             else:
                 existed = True
                 if replace:
-                    writer.remove_quads(default_graph_quads(store))
+                    writer.clear_default_graph()
                 writer.add_quads(added)
     except StoreError as exc:
         raise ProtocolError(500, f"The store could not be written: {exc}") from exc
@@ -165,5 +159,5 @@ def delete(target: Target) -> Response:
                 raise ProtocolError(404, f"No graph {target} in the store.")
             writer.drop_graph(target)
         else:
-            writer.remove_quads(default_graph_quads(store))
+            writer.clear_default_graph()
     return no_content()

@@ -131,6 +131,10 @@ class GraphWriter(ABC):
         if text:
             self.update(text)
 
+    def clear_default_graph(self) -> None:
+        """Empty the plain default graph (after the changes asked before), blank nodes too."""
+        self.update("CLEAR SILENT DEFAULT")
+
 
 def data_update(keyword: str, quads: Iterable[Quad]) -> str:
     """`INSERT DATA` or `DELETE DATA` text stating `quads` ("" for none)."""

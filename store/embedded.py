@@ -227,6 +227,8 @@ class _GenerationWriter(GraphWriter):
         # changes after them, in the order they were asked.
         self._graphs: dict[NamedNode, list[Triple] | None] = {}
         self._changes: list[tuple[str, str | list[Quad]]] = []
+        #: the quads added or removed one by one, as applied (see union_index.build)
+        self._touched: list[Quad] = []
 
     def replace_graph(self, graph: NamedNode, triples: Iterable[Triple]) -> int:
         materialised = triples if isinstance(triples, list) else list(triples)
@@ -246,16 +248,24 @@ class _GenerationWriter(GraphWriter):
     def remove_quads(self, quads: Iterable[Quad]) -> None:
         self._changes.append(("remove", list(quads)))
 
+    def clear_default_graph(self) -> None:
+        self._changes.append(("clear-default", []))
+
     def publish(self) -> None:
         if not self._graphs and not self._changes:
             return
         store = self._build()
         for kind, change in self._changes:
+            if kind == "clear-default":  # its quads as they are at this point of the write
+                change = list(store.quads_for_pattern(None, None, None, DefaultGraph()))
+                kind = "remove"
             if kind == "add":
                 store.extend(change)  # type: ignore[arg-type]
+                self._touched += change  # type: ignore[arg-type]
             elif kind == "remove":
                 for quad in change:
                     store.remove(quad)  # type: ignore[arg-type]
+                self._touched += change  # type: ignore[arg-type]
             else:
                 try:
                     store.update(change)  # type: ignore[arg-type]
@@ -323,7 +333,7 @@ class _GenerationWriter(GraphWriter):
             previous=previous if previous is not None and previous.is_dir() else None,
             previous_generation=Store.read_only(str(base_dir)) if base_dir else None,
             replaced=self._graphs,
-            touched=[q for kind, c in self._changes if kind != "update" for q in c],  # type: ignore[misc]
+            touched=self._touched,
             updated=any(kind == "update" for kind, _ in self._changes),
         )
 

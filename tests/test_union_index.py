@@ -207,7 +207,7 @@ def test_quads_added_and_removed_one_by_one_update_the_index_in_place(
     st.lists(
         st.lists(
             st.tuples(
-                st.booleans(),
+                st.sampled_from(["add", "remove", "clear default"]),
                 st.sampled_from(["a", "b", "default"]),
                 st.sampled_from(["x", "y"]),
                 st.sampled_from(["1", "2"]),
@@ -228,7 +228,10 @@ def test_any_sequence_of_small_writes_keeps_the_index_equal_to_the_merge(
         writer.replace_graph(A, [t("x", "1")])
     for write in writes:
         with store.writer() as writer:
-            for insert, graph, subject, value in write:
+            for action, graph, subject, value in write:
                 quad = Quad(*t(subject, value), graphs[graph])
-                (writer.add_quads if insert else writer.remove_quads)([quad])
+                if action == "clear default":
+                    writer.clear_default_graph()
+                else:
+                    (writer.add_quads if action == "add" else writer.remove_quads)([quad])
         assert union_rows(store) == every_row(store)
