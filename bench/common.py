@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import http.client
 import itertools
+import os
 import socket
 import subprocess
+import sys
 import threading
 import time
 import urllib.parse
 from collections.abc import Iterable
+from pathlib import Path
 
 ID = "https://w3id.org/alliance/id/"
 ALLI = "https://w3id.org/alliance/ontology#"
@@ -142,3 +145,35 @@ def stop_all(processes: list[subprocess.Popen]) -> None:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=5)
+
+
+def ingested_store(folder: Path) -> Path:
+    """A store of the bundled data, built by `alliance ingest` in `folder`/store."""
+    store = folder / "store"
+    subprocess.run(
+        [sys.executable, "-m", "alliance.cli", "ingest", "--store", str(store)],
+        check=True,
+        capture_output=True,
+    )
+    return store
+
+
+def serve_as_the_readme_does(
+    store: Path, args: list[str], log: Path, **variables: str
+) -> tuple[subprocess.Popen, int]:
+    """`alliance serve ARGS` over `store`, configured by environment variables only (the
+    README's command with ALLIANCE_STORE and ALLIANCE_PORT set, the rate limit off, and
+    `variables` as ALLIANCE_*), answering /health; the process and its port."""
+    port = free_port()
+    env = {**os.environ, "ALLIANCE_STORE": str(store), "ALLIANCE_PORT": str(port)}
+    env["ALLIANCE_RATE_LIMIT"] = "0"  # a benchmark's clients are all on this machine
+    env.update({f"ALLIANCE_{k.upper()}": v for k, v in variables.items()})
+    with open(log, "wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "alliance.cli", "serve", *args],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=out,
+        )
+    wait_until_up(port, "/health")
+    return process, port

@@ -24,11 +24,9 @@ from __future__ import annotations
 
 import argparse
 import http.client
-import os
 import shutil
 import socket
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -36,7 +34,7 @@ import urllib.parse
 from collections.abc import Callable
 from pathlib import Path
 
-from common import QUERY_MIX, free_port, percentile, stop_all, wait_until_up
+from common import QUERY_MIX, ingested_store, percentile, serve_as_the_readme_does, stop_all
 
 LONG_QUERY = "SELECT (COUNT(*) AS ?n) { ?a ?b ?c . ?d ?e ?f }"
 
@@ -137,24 +135,11 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="alliance-bench-slow-"))
     processes: list[subprocess.Popen] = []
     try:
-        store = work / "store"
-        subprocess.run(
-            [sys.executable, "-m", "alliance.cli", "ingest", "--store", str(store)],
-            check=True,
-            capture_output=True,
+        store = ingested_store(work)
+        server, port = serve_as_the_readme_does(
+            store, args.serve_arg, work / "serve.log", query_timeout="10"
         )
-        port = free_port()
-        env = {**os.environ, "ALLIANCE_STORE": str(store), "ALLIANCE_PORT": str(port)}
-        env.update(ALLIANCE_RATE_LIMIT="0", ALLIANCE_QUERY_TIMEOUT="10")
-        processes.append(
-            subprocess.Popen(
-                [sys.executable, "-m", "alliance.cli", "serve", *args.serve_arg],
-                env=env,
-                stdout=subprocess.DEVNULL,
-                stderr=open(work / "serve.log", "wb"),  # noqa: SIM115 - closed with the process
-            )
-        )
-        wait_until_up(port, "/health")
+        processes.append(server)
         lookup = "/sparql?" + urllib.parse.urlencode({"query": QUERY_MIX["lookup"]})
         normal = {"/health": "/health", "lookup": lookup}
         for path in normal.values():

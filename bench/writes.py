@@ -21,17 +21,15 @@ from __future__ import annotations
 
 import argparse
 import http.client
-import os
 import shutil
 import subprocess
-import sys
 import tempfile
 import threading
 import time
 import urllib.parse
 from pathlib import Path
 
-from common import free_port, percentile, stop_all, wait_until_up
+from common import ingested_store, percentile, serve_as_the_readme_does, stop_all
 
 TOKEN = "bench-token"
 ID = "https://w3id.org/alliance/id/"
@@ -94,25 +92,11 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="alliance-bench-writes-"))
     processes: list[subprocess.Popen] = []
     try:
-        store = work / "store"
-        subprocess.run(
-            [sys.executable, "-m", "alliance.cli", "ingest", "--store", str(store)],
-            check=True,
-            capture_output=True,
+        store = ingested_store(work)
+        server, port = serve_as_the_readme_does(
+            store, ["--write-token", TOKEN, *args.serve_arg], work / "serve.log"
         )
-        port = free_port()
-        env = {**os.environ, "ALLIANCE_STORE": str(store), "ALLIANCE_PORT": str(port)}
-        env["ALLIANCE_RATE_LIMIT"] = "0"  # the benchmark is one client
-        processes.append(
-            subprocess.Popen(
-                [sys.executable, "-m", "alliance.cli", "serve", "--write-token", TOKEN]
-                + args.serve_arg,
-                env=env,
-                stdout=subprocess.DEVNULL,
-                stderr=open(work / "serve.log", "wb"),  # noqa: SIM115 - closed with the process
-            )
-        )
-        wait_until_up(port, "/health")
+        processes.append(server)
         times: dict[str, list[float]] = {}
         failures: dict[str, int] = {}
 
