@@ -42,7 +42,7 @@ ALLI = "https://w3id.org/alliance/ontology#"
 IGEO = "http://rdf.insee.fr/def/geo#"
 RDFS = "http://www.w3.org/2000/01/rdf-schema#"
 JSON = "application/sparql-results+json"
-TIMEOUT_TEXT = b"gives one query at most"  # server/query_limits.py, timeout_message
+TIMEOUT_TEXT = b"gives one query at most"  # server/web/limits.py, timeout_message
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 from pyoxigraph import Literal, NamedNode, Triple
 
 from alliance.ingest.reference.snapshot import ReferenceCodes, reference_codes
-from alliance.ingest.source import Problem, Progress, SourceError, no_progress
+from alliance.ingest.source import Progress, SourceError, no_progress
 from alliance.namespaces import (
     VOCAB,
     alli,
@@ -37,6 +37,7 @@ from alliance.namespaces import (
     schema,
     xsd,
 )
+from alliance.problems import Problem
 
 log = logging.getLogger(__name__)
 

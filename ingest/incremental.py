@@ -25,8 +25,11 @@ from collections.abc import Iterable
 
 from pyoxigraph import BlankNode, Literal, NamedNode, Triple
 
+from alliance.ingest.published import published_key, version_key
 from alliance.ingest.source import Source
+from alliance.ingest.validate_inputs import description
 from alliance.namespaces import ALLI, PROV, graph_iri
+from alliance.shapes.gate import validate
 from alliance.shapes.reach import Step, project_reach
 from alliance.shapes.report import Report, report_from_record
 from alliance.store.base import GraphStore
@@ -49,8 +52,6 @@ def incremental_report(
 
     `context` and `ontology` are what the full gate would add to the data graph.
     """
-    from alliance.ingest.pipeline import published_key, version_key
-
     graph = graph_iri(source.name)
     if set(pending) - {graph}:
         return None  # other sources change too: their effects on this one are not traced
@@ -102,8 +103,6 @@ def _validate(focus: set[NamedNode], data: list[Triple]) -> Report:
     it also skips nested shapes on values that are not focus nodes), so the data graph is cut
     down to the triples the focus nodes' routes read, and the class hierarchy.
     """
-    from alliance.shapes.gate import validate
-
     out: dict[object, list[Triple]] = defaultdict(list)
     into: dict[object, list[Triple]] = defaultdict(list)
     for t in data:
@@ -158,8 +157,6 @@ def _published_since(store: GraphStore, graph: NamedNode) -> bool:
 
 def _source_triples(store: GraphStore, graph: NamedNode) -> list[Triple]:
     """The graph's triples as the source built them: without the PROV description."""
-    from alliance.shapes.inputs import description
-
     described = set(description(store, graph))
     return [t for t in store.triples(graph) if t not in described]
 

@@ -19,10 +19,11 @@ from datetime import UTC, datetime
 from pyoxigraph import Literal, NamedNode, Triple
 
 from alliance import __version__
-from alliance.ingest.source import Problem, Progress, Source, SourceError, no_progress
-from alliance.namespaces import ALLI, ID, alli, dcterms, graph_iri, prov, rdf, rdfs, xsd
-from alliance.ontology import ontology_files
-from alliance.shapes import shapes_files
+from alliance.ingest.incremental import incremental_report
+from alliance.ingest.published import neighbourhood, published_key, version_key
+from alliance.ingest.source import Progress, Source, SourceError, no_progress
+from alliance.namespaces import ID, alli, dcterms, graph_iri, prov, rdf, rdfs, xsd
+from alliance.problems import Problem
 from alliance.shapes.gate import files_checksum, validate
 from alliance.shapes.report import Report, report_record
 from alliance.store.base import GraphStore
@@ -73,49 +74,6 @@ class Summary:
         return [o for o in self.outcomes if o.status != "unchanged"]
 
 
-def version_key(source: Source) -> str:
-    """What decides whether a source must be ingested again."""
-    extra = [*shapes_files(), *ontology_files()]
-    return f"{files_checksum(source.inputs())} {files_checksum(extra)} alliance/{__version__}"
-
-
-def published_key(store: GraphStore, graph: NamedNode) -> str | None:
-    result = store.query(
-        f"SELECT ?k {{ GRAPH {graph} {{ {graph} <{ALLI}inputChecksum> ?k }} }}",
-        union_default_graph=False,
-    )
-    for row in result:
-        return str(row["k"].value)
-    return None
-
-
-def neighbourhood(
-    store: GraphStore,
-    triples: list[Triple],
-    *,
-    pending: dict[NamedNode, list[Triple]],
-    own_graph: NamedNode,
-) -> list[Triple]:
-    """Triples that other graphs (as they will be once published) state about nodes in `triples`."""
-    nodes = {t.subject for t in triples if isinstance(t.subject, NamedNode)}
-    nodes |= {t.object for t in triples if isinstance(t.object, NamedNode)}
-    found: list[Triple] = []
-    for graph, other in pending.items():
-        if graph != own_graph:
-            found.extend(t for t in other if t.subject in nodes)
-    published = [g for g in store.graphs() if g not in pending]
-    if published and nodes:
-        values = " ".join(str(n) for n in nodes)
-        graphs = ", ".join(str(g) for g in published)
-        result = store.query(
-            f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ VALUES ?s {{ {values} }} "
-            f"GRAPH ?g {{ ?s ?p ?o }} FILTER(?g IN ({graphs})) }}",
-            union_default_graph=False,
-        )
-        found.extend(result)
-    return found
-
-
 def gate(
     source: Source,
     triples: list[Triple],
@@ -143,8 +101,6 @@ def gate(
         ontology = pending[ontology_graph]
     else:
         ontology = list(store.triples(ontology_graph))
-    from alliance.ingest.incremental import incremental_report
-
     report = incremental_report(source, triples, store, pending, context=context, ontology=ontology)
     if report is not None:
         return report

@@ -14,9 +14,10 @@ from pathlib import Path
 
 from pyoxigraph import NamedNode, RdfFormat, Triple, parse
 
-from alliance.ingest.source import Problem, Progress, SourceError, no_progress
+from alliance.ingest.source import Progress, SourceError, no_progress
 from alliance.namespaces import ONTOLOGY_IRI
 from alliance.ontology import ontology_files
+from alliance.problems import Problem
 from alliance.rdf_guards import UnsafeDocument, check_document
 
 #: File name endings and the RDF syntax they hold.

@@ -8,13 +8,14 @@ raise `SourceError` naming where the input is wrong.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
 from pyoxigraph import NamedNode, Triple
+
+from alliance.problems import Problem
 
 #: Called with (done, total, what) while a source builds; total may be None.
 Progress = Callable[[int, "int | None", str], None]
@@ -22,30 +23,6 @@ Progress = Callable[[int, "int | None", str], None]
 
 def no_progress(done: int, total: int | None, what: str) -> None:
     """The progress callback used when nobody watches."""
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One thing wrong in an input, located as precisely as the format allows."""
-
-    file: str
-    message: str
-    row: int | None = None  # 1-based data row in a table (the header is row 1)
-    line: int | None = None
-    column: int | None = None
-    field: str | None = None
-
-    def __str__(self) -> str:
-        where = self.file
-        if self.row is not None:
-            where += f", row {self.row}"
-        if self.line is not None:
-            where += f", line {self.line}"
-        if self.column is not None:
-            where += f", column {self.column}"
-        if self.field:
-            where += f", field '{self.field}'"
-        return f"{where}: {self.message}"
 
 
 class SourceError(Exception):
@@ -79,19 +56,3 @@ class Source(Protocol):
         Raises SourceError when the input is wrong.
         """
         ...
-
-
-@dataclass
-class FileSet:
-    """Helper for sources: checksum a list of files in a stable order."""
-
-    paths: list[Path] = field(default_factory=list)
-
-    def checksum(self) -> str:
-        digest = hashlib.sha256()
-        for path in sorted(self.paths, key=lambda p: p.name):
-            digest.update(path.name.encode())
-            digest.update(b"\0")
-            digest.update(path.read_bytes())
-            digest.update(b"\0")
-        return "sha256:" + digest.hexdigest()

@@ -5,15 +5,14 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from alliance.ingest.curated import CuratedFacts
+from alliance.ingest.rdf_files import RdfFiles, file_source, ontology_source
 from alliance.ingest.source import Source
+from alliance.ingest.territories import Territories
 
 
 def bundled_sources() -> list[Source]:
     """The sources the service is built from, in ingest order."""
-    from alliance.ingest.curated import CuratedFacts
-    from alliance.ingest.rdf_files import ontology_source
-    from alliance.ingest.territories import Territories
-
     return [ontology_source(), Territories(), CuratedFacts()]
 
 
@@ -28,9 +27,6 @@ def resolve(spec: str) -> Source:
     CSV tables (graph `facts`). An RDF file: its own graph `file-{stem}`.
     `NAME=PATH` chooses the graph name for a folder or a file.
     """
-    from alliance.ingest.curated import CuratedFacts
-    from alliance.ingest.rdf_files import RdfFiles, file_source
-
     bundled = {s.name: s for s in bundled_sources()}
     if spec in bundled:
         return bundled[spec]

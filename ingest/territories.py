@@ -22,7 +22,7 @@ from pathlib import Path
 from pyoxigraph import Literal, NamedNode, Triple
 
 from alliance.ingest.reference.snapshot import EPCI_NATURES, PACKAGE_DIR, SNAPSHOT_JSON, TABLES
-from alliance.ingest.source import Problem, Progress, SourceError, no_progress
+from alliance.ingest.source import Progress, SourceError, no_progress
 from alliance.namespaces import (
     ID,
     VOCAB,
@@ -38,6 +38,7 @@ from alliance.namespaces import (
     sf,
     xsd,
 )
+from alliance.problems import Problem
 
 log = logging.getLogger(__name__)
 

@@ -6,9 +6,12 @@ import logging
 
 from flask import Flask, Response, request
 
-from alliance.server import rate_limit, security_headers
+from alliance.server import api, linked_data, site, sparql, validation
+from alliance.server.context import SETTINGS, STORE
 from alliance.server.settings import Settings
+from alliance.server.web import limits, observability, rate_limit, security_headers
 from alliance.store import GraphStore, open_store
+from alliance.store.isolated import isolate
 
 log = logging.getLogger(__name__)
 
@@ -43,12 +46,10 @@ def create_app(settings: Settings | None = None, store: GraphStore | None = None
     settings = settings or Settings()
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body
-    app.extensions["alliance.settings"] = settings
+    app.extensions[SETTINGS] = settings
     # Read-only unless writes are enabled: nothing else may change the store.
     writable = settings.write_token is not None
     if store is None:
-        from alliance.store.isolated import isolate
-
         # Queries in child processes, so that one over --query-timeout can be stopped.
         store = isolate(
             open_store(settings.store, read_only=not writable, **settings.store_access()),
@@ -57,17 +58,7 @@ def create_app(settings: Settings | None = None, store: GraphStore | None = None
             max_bytes=settings.max_result_bytes,
             memory=settings.query_memory or None,
         )
-    app.extensions["alliance.store"] = store
-
-    from alliance.server import (
-        api,
-        linked_data,
-        observability,
-        query_limits,
-        site,
-        sparql,
-        validation,
-    )
+    app.extensions[STORE] = store
 
     # First, so that its after-request hook (access log, metrics) sees the final answer.
     observability.install(app)
@@ -75,8 +66,8 @@ def create_app(settings: Settings | None = None, store: GraphStore | None = None
     rate_limit.init_app(app, settings)
     # CSP, nosniff, Referrer-Policy, framing: on every answer, errors and 429s included.
     security_headers.init_app(app)
-    query_limits.register(app)  # 503, 422 and 413 in plain text, for pages without their own
-    query_limits.install_body_limit(app)  # and 413 for chunked bodies, which werkzeug cuts
+    limits.register(app)  # 503, 422 and 413 in plain text, for pages without their own
+    limits.install_body_limit(app)  # and 413 for chunked bodies, which werkzeug cuts
     app.register_blueprint(sparql.blueprint)
     app.register_blueprint(linked_data.blueprint)
     app.register_blueprint(site.blueprint)
@@ -96,15 +87,3 @@ def create_app(settings: Settings | None = None, store: GraphStore | None = None
         return response
 
     return app
-
-
-def current_store() -> GraphStore:
-    from flask import current_app
-
-    return current_app.extensions["alliance.store"]
-
-
-def current_settings() -> Settings:
-    from flask import current_app
-
-    return current_app.extensions["alliance.settings"]

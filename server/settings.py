@@ -28,7 +28,7 @@ class Settings:
     query_timeout: float = 30.0
     #: largest request body accepted, in bytes
     max_body: int = 10 * 1024 * 1024
-    #: most rows (or triples) a /sparql answer may hold; over it: 422 (see query_limits.py)
+    #: most rows (or triples) a /sparql answer may hold; over it: 422 (see web/limits.py)
     max_rows: int = 100_000
     #: most bytes a /sparql answer may hold; over it: 422
     max_result_bytes: int = 100 * 1000 * 1000
@@ -40,11 +40,11 @@ class Settings:
     #: query processes per server process; 0 runs queries in the serving process itself,
     #: without the time limit (the Flask test client, `flask run`)
     query_processes: int = 0
-    #: SERVICE endpoints queries may call (see outbound.py); empty: SERVICE is refused
+    #: SERVICE endpoints queries may call (see web/outbound.py); empty: SERVICE is refused
     service_allow: tuple[str, ...] = ()
     #: sources LOAD may fetch in /sparql/update; empty: LOAD is refused
     load_allow: tuple[str, ...] = ()
-    #: costly requests per minute per client (see rate_limit.py); 0: no limit. `alliance
+    #: costly requests per minute per client (see web/rate_limit.py); 0: no limit. `alliance
     #: serve` sets 600 by default; an app built in-process has no limit unless given one.
     rate_limit: int = 0
     #: file shared by the workers for the rate limit; None: counted in this process only

@@ -20,8 +20,8 @@ from rdflib.namespace import FOAF, RDF, RDFS, SH, SKOS
 from rdflib.term import BNode, Node
 from rdflib.util import from_n3
 
-from alliance.ingest.source import Problem
 from alliance.namespaces import ID
+from alliance.problems import Problem
 from alliance.shapes.report import SEVERITY_ORDER, Report
 
 log = logging.getLogger(__name__)

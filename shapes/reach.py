@@ -35,6 +35,8 @@ from rdflib.namespace import OWL, RDF, RDFS, SH
 from rdflib.paths import AlternativePath, InvPath, MulPath, SequencePath
 from rdflib.term import BNode, Literal, Node
 
+from alliance.shapes.gate import shapes_graph
+
 log = logging.getLogger(__name__)
 
 #: (predicate IRI, read forward): forward reads (x, p, y) from x, backward reads (y, p, x) from x.
@@ -385,6 +387,4 @@ def reach(shapes: Graph) -> Reach:
 @cache
 def project_reach() -> Reach:
     """The routes of the project's shapes, analysed once per process."""
-    from alliance.shapes.gate import shapes_graph
-
     return reach(shapes_graph())

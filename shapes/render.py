@@ -25,8 +25,8 @@ from rdflib.collection import Collection
 from rdflib.namespace import RDF, SH, XSD
 from rdflib.term import Node
 
-from alliance.ingest.source import Problem
 from alliance.namespaces import PREFIXES
+from alliance.problems import Problem
 from alliance.shapes import SHAPES_DIR
 from alliance.shapes.curator_report import SEVERITIES, CuratorReport, Finding, Location
 

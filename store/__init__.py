@@ -12,6 +12,7 @@ from pathlib import Path
 
 from alliance.store.base import GraphStore, StoreError
 from alliance.store.embedded import EmbeddedStore
+from alliance.store.remote import RemoteStore, is_remote
 
 __all__ = ["GraphStore", "StoreError", "EmbeddedStore", "open_store", "default_store_dir"]
 
@@ -41,8 +42,6 @@ def open_store(
     embedded store, or the http(s) URL of a SPARQL query endpoint for a remote one, with
     its update and Graph Store Protocol endpoints and credentials (see alliance.store.remote).
     """
-    from alliance.store.remote import RemoteStore, is_remote
-
     if is_remote(str(location) if location is not None else None):
         return RemoteStore(
             str(location),

@@ -23,7 +23,10 @@ from pyoxigraph import (
     serialize,
 )
 
-from alliance.store.base import QueryResult, ResultTooLarge
+from alliance.store.errors import ResultTooLarge
+
+#: What a query answers: solutions (SELECT), a boolean (ASK) or triples (CONSTRUCT, DESCRIBE).
+QueryResult = QuerySolutions | QueryBoolean | QueryTriples
 
 
 class LimitHit(Exception):

@@ -89,6 +89,7 @@ from pyoxigraph import (
 )
 from requests.auth import AuthBase, HTTPBasicAuth, HTTPDigestAuth
 
+from alliance.sparql_text import lexemes
 from alliance.store import remote_union
 from alliance.store.base import (
     GraphStore,
@@ -108,6 +109,7 @@ from alliance.store.remote_names import (
     VERSION,
     stamp_of,
 )
+from alliance.store.sparql_client import KeptAliveWrapper
 
 log = logging.getLogger(__name__)
 
@@ -357,8 +359,6 @@ class RemoteStore(GraphStore):
         """Send a query through SPARQLWrapper; returns the answer's body and media type."""
         from SPARQLWrapper import BASIC, DIGEST, GET, POST, URLENCODED
         from SPARQLWrapper.SPARQLExceptions import QueryBadFormed, SPARQLWrapperException
-
-        from alliance.store.sparql_client import KeptAliveWrapper
 
         wrapper = KeptAliveWrapper(self.url)
         # GET where the URL stays short: servers answer it with less work (Virtuoso: 0.4 ms
@@ -901,22 +901,12 @@ def _json_term(term: object) -> dict[str, str]:
 
 # -- substitutions -------------------------------------------------------------------------
 
-_TOKEN = re.compile(
-    r"""(?P<iri><[^<>"{}|^`\\\x00-\x20]*>)"""
-    r'''|(?P<string>"""(?:[^"\\]|\\.|"(?!""))*"""|\'\'\'(?:[^'\\]|\\.|'(?!''))*\'\'\''''
-    r"""|"(?:[^"\\\n\r]|\\.)*"|'(?:[^'\\\n\r]|\\.)*')"""
-    r"|(?P<comment>#[^\n\r]*)"
-    r"|(?P<word>[?$]?[\w:\-]+)"
-    r"|(?P<other>.)",
-    re.DOTALL,
-)
-
 
 def query_form(sparql: str) -> str | None:
     """SELECT, CONSTRUCT, DESCRIBE or ASK: the first such keyword outside IRIs, strings and
     comments (SPARQLWrapper's own guess is misled by a comment or a prefix)."""
-    for match in _TOKEN.finditer(sparql):
-        if match.lastgroup == "word":
+    for match in lexemes(sparql):
+        if match.lastgroup == "run":
             word = match.group().upper()
             if word in ("SELECT", "CONSTRUCT", "DESCRIBE", "ASK"):
                 return word
@@ -927,8 +917,7 @@ def mentions_graph(sparql: str) -> bool:
     """Whether the query has a GRAPH keyword (outside IRIs, strings and comments): only
     then do its named graphs matter."""
     return any(
-        match.lastgroup == "word" and match.group().upper() == "GRAPH"
-        for match in _TOKEN.finditer(sparql)
+        match.lastgroup == "run" and match.group().upper() == "GRAPH" for match in lexemes(sparql)
     )
 
 
@@ -948,7 +937,7 @@ def with_values(sparql: str, substitutions: dict[str, object]) -> str:
     block = f" VALUES ({names}) {{ ({values}) }} "
     tokens = [
         (m.lastgroup or "other", m.group(), m.end())
-        for m in _TOKEN.finditer(sparql)
+        for m in lexemes(sparql)
         if m.lastgroup != "comment" and not m.group().isspace()
     ]
     has_where = _has_where(tokens)
@@ -958,11 +947,11 @@ def with_values(sparql: str, substitutions: dict[str, object]) -> str:
     previous = ""
     for index, (kind, text, end) in enumerate(tokens):
         upper = text.upper()
-        if kind == "word" and braces == 0 and parens == 0 and upper == "WHERE":
+        if kind == "run" and braces == 0 and parens == 0 and upper == "WHERE":
             if previous == "CONSTRUCT":
                 return f"{sparql}\n{block}"
             in_pattern = True
-        elif kind == "word" and upper == "VALUES":
+        elif kind == "run" and upper == "VALUES":
             values_header = True  # the next { opens a data block, not a group
         elif kind == "other" and text == "(":
             parens += 1
@@ -1005,7 +994,7 @@ def _opens_data_block(tokens: list[tuple[str, str, int]], index: int) -> bool:
 def _has_where(tokens: list[tuple[str, str, int]]) -> bool:
     braces = parens = 0
     for kind, text, _ in tokens:
-        if kind == "word" and braces == 0 and parens == 0 and text.upper() == "WHERE":
+        if kind == "run" and braces == 0 and parens == 0 and text.upper() == "WHERE":
             return True
         if kind == "other":
             braces += {"{": 1, "}": -1}.get(text, 0)

@@ -18,7 +18,7 @@ written before the index existed simply has no twin and is queried as before.
 Building: either
 - incrementally, from a hard-linked backup of the previous twin, when the writer changed
   little: small named graphs replaced, or quads added and removed one by one (a Graph
-  Store POST, an update made only of INSERT DATA and DELETE DATA: server/sandbox.py).
+  Store POST, an update made only of INSERT DATA and DELETE DATA: server/web/sandbox.py).
   Each triple that left a graph leaves the union unless another graph still holds it,
   each one that joined a graph joins it, and the twin's copies of the graphs follow. A
   one-triple update then costs milliseconds where a full build costs seconds; or

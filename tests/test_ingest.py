@@ -16,8 +16,9 @@ from alliance.ingest.curated import CuratedFacts
 from alliance.ingest.pipeline import IngestRefused, Summary, ingest
 from alliance.ingest.rdf_files import file_source
 from alliance.ingest.reference.certificate import certified_report
-from alliance.ingest.source import Problem, SourceError
+from alliance.ingest.source import SourceError
 from alliance.namespaces import ID, graph_iri, sparql_prefixes
+from alliance.problems import Problem
 from alliance.store import GraphStore, open_store
 
 FACTS_DIR = Path(__file__).resolve().parents[1] / "ingest" / "facts"

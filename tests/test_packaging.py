@@ -80,3 +80,20 @@ def test_the_check_sees_an_undeclared_import(tmp_path: Path) -> None:
     module.write_text("def f():\n    import pytest.mark\n")
     assert "pytest" in imported_top_names(module)
     assert "pytest" not in runtime_dependencies()
+
+
+def test_every_package_folder_goes_into_the_wheel() -> None:
+    """pyproject.toml lists the packages by hand (each top folder is mapped into `alliance`,
+    which setuptools' discovery cannot do): a new subpackage must be listed, or the wheel
+    would lack it. Here every folder holding Python code must be."""
+    setuptools = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    listed = set(setuptools["packages"])
+    mapping = setuptools["package-dir"]
+    expected = set()
+    for package, folder in mapping.items():
+        for init in (ROOT / folder).rglob("*.py"):
+            relative = init.parent.relative_to(ROOT / folder)
+            if "__pycache__" not in relative.parts:
+                expected.add(".".join([package, *relative.parts]))
+    assert expected - listed == set(), "add these to [tool.setuptools] packages"
+    assert listed - expected == set(), "these listed packages have no folder"

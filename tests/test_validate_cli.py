@@ -204,9 +204,9 @@ def test_the_store_is_validated_without_file(bundled_store_dir: Path) -> None:
 
 @pytest.mark.slow
 def test_the_store_validation_equals_a_full_pyshacl_run(store, full_validation) -> None:  # noqa: ANN001
+    from alliance.ingest.validate_inputs import validate_store
     from alliance.shapes.curator_report import build_report
     from alliance.shapes.gate import shapes_graph
-    from alliance.shapes.inputs import validate_store
 
     full = full_validation
     report = build_report(validate_store(store), shapes_graph())

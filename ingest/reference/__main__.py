@@ -1,8 +1,12 @@
-"""`python -m alliance.ingest.reference rebuild --from DATA_DIR`: maintain the snapshot."""
+"""`python -m alliance.ingest.reference rebuild --from DATA_DIR`: maintain the snapshot.
+
+The same command as `alliance snapshot rebuild` (alliance/cli/snapshot.py), without the
+certification that follows it there.
+"""
 
 import click
 
-from .cli import rebuild_command
+from alliance.cli.snapshot import rebuild_command
 
 
 @click.group(name="python -m alliance.ingest.reference")

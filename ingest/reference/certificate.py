@@ -17,6 +17,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from alliance import __version__
+from alliance.ingest.rdf_files import ontology_source
 from alliance.ingest.reference.snapshot import PACKAGE_DIR
 from alliance.ingest.source import Source
 from alliance.namespaces import graph_iri
@@ -41,8 +42,6 @@ def _dependencies(source: Source) -> dict[str, str]:
 
 def certify(source: Source, path: Path = CERTIFICATE) -> Report:
     """Validate the whole source (with the ontology) and record the results."""
-    from alliance.ingest.rdf_files import ontology_source
-
     triples = list(source.build())
     ontology = list(ontology_source().build())
     # Only the source's own nodes: the ontology's concepts belong to its own graph.

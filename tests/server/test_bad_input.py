@@ -358,14 +358,14 @@ def test_the_ingest_store_still_takes_good_input(ingest_store: Path, tmp_path: P
     ids=["string", "long-string", "iri", "comment", "many-siblings", "200-levels"],
 )
 def test_nesting_guard_counts_only_real_nesting(text: str) -> None:
-    from alliance.server.input_guards import check_sparql_nesting
+    from alliance.server.web.input_guards import check_sparql_nesting
 
     check_sparql_nesting(text)  # no ProtocolError
 
 
 def test_nesting_guard_on_documents() -> None:
-    from alliance.server.input_guards import MAX_DEPTH, check_rdf_document
-    from alliance.server.sparql_errors import ProtocolError
+    from alliance.server.web.errors import ProtocolError
+    from alliance.server.web.input_guards import MAX_DEPTH, check_rdf_document
 
     flat = (
         "["

@@ -22,9 +22,9 @@ from flask.testing import FlaskClient
 from pyoxigraph import Literal, NamedNode, Triple
 
 from alliance.namespaces import ALLI, DCTERMS, GEO, IGEO, RDF, RDFS, SKOS
-from alliance.server import ontology_doc
 from alliance.server.app import create_app
-from alliance.server.mapsvg import parse_point, point_map
+from alliance.server.linked_data import ontology_doc
+from alliance.server.linked_data.mapsvg import parse_point, point_map
 from alliance.server.settings import Settings
 from alliance.store import GraphStore, open_store
 
@@ -427,7 +427,7 @@ def test_ontology_falls_back_to_a_plain_listing(
     monkeypatch.setattr(pylode, "OntPub", broken)
     monkeypatch.setattr(ontology_doc, "_pylode_html", None)
     monkeypatch.setattr(ontology_doc, "_pylode_failed", False)
-    with caplog.at_level("ERROR", logger="alliance.server.ontology_doc"):
+    with caplog.at_level("ERROR", logger="alliance.server.linked_data.ontology_doc"):
         html = client.get("/ontology", headers={"Accept": "text/html"}).get_data(as_text=True)
     assert "pyLODE could not document" in caplog.text and "pyLODE is broken" in caplog.text
     assert "pyLODE" not in html

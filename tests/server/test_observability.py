@@ -20,10 +20,10 @@ from click.testing import CliRunner
 from flask import Flask
 from prometheus_client.parser import text_string_to_metric_families
 
-from alliance.server import observability
+from alliance.cli.serve import serve
 from alliance.server.app import create_app
-from alliance.server.cli import serve
 from alliance.server.settings import Settings
+from alliance.server.web import observability
 from alliance.store import EmbeddedStore, GraphStore, StoreError
 
 live = sys.modules["alliance_tests_live"]  # loaded by conftest.py

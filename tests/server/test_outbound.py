@@ -19,9 +19,9 @@ import pyoxigraph
 import pytest
 from click.testing import CliRunner
 
-from alliance.server import outbound
 from alliance.server.app import create_app
 from alliance.server.settings import Settings
+from alliance.server.web import outbound
 from alliance.store import open_store
 
 live = pytest.importorskip("alliance_tests_live")  # loaded by conftest.py
@@ -246,7 +246,7 @@ def test_only_http_targets_can_be_listed():
 
 
 def test_serve_refuses_a_file_allowlist(tmp_path: Path):
-    from alliance.server.cli import serve
+    from alliance.cli.serve import serve
 
     for option in ("--service-allow", "--load-allow"):
         result = CliRunner().invoke(
@@ -257,29 +257,30 @@ def test_serve_refuses_a_file_allowlist(tmp_path: Path):
 
 
 def test_serve_reads_the_lists_from_the_environment(tmp_path: Path, monkeypatch):
-    from alliance.server import cli
+    from alliance.cli.serve import serve
+    from alliance.server.serving import runner
 
     started: list[Settings] = []
-    monkeypatch.setattr(cli, "run_gunicorn", lambda settings, *args: started.append(settings))
+    monkeypatch.setattr(runner, "run_gunicorn", lambda settings, *args: started.append(settings))
     env = {
         "ALLIANCE_SERVICE_ALLOW": "http://a/sparql https://b/query",
         "ALLIANCE_LOAD_ALLOW": "http://c/data.ttl",
         "ALLIANCE_RATE_LIMIT": "5",
         "ALLIANCE_TRUST_PROXY": "1",
     }
-    result = CliRunner().invoke(cli.serve, ["--no-ingest", "--store", str(tmp_path)], env=env)
+    result = CliRunner().invoke(serve, ["--no-ingest", "--store", str(tmp_path)], env=env)
     assert result.exit_code == 0, result.output
     (settings,) = started
     assert settings.service_allow == ("http://a/sparql", "https://b/query")
     assert settings.load_allow == ("http://c/data.ttl",)
     assert (settings.rate_limit, settings.trust_proxy) == (5, 1)
     assert settings.rate_limit_file is not None
-    result = CliRunner().invoke(cli.serve, ["--no-ingest", "--store", str(tmp_path)], env={})
+    result = CliRunner().invoke(serve, ["--no-ingest", "--store", str(tmp_path)], env={})
     assert started[-1].rate_limit == 600 and started[-1].service_allow == ()
 
 
 def test_serve_help_documents_the_flags():
-    from alliance.server.cli import serve
+    from alliance.cli.serve import serve
 
     text = CliRunner().invoke(serve, ["--help"], terminal_width=200).output
     for flag, env in [

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from alliance.server.waitress_worker import LIGHT_THREADS
+from alliance.server.serving.worker import LIGHT_THREADS
 
 live = sys.modules["alliance_tests_live"]  # loaded by conftest.py
 Reply, http, start_server = live.Reply, live.http, live.start_server

@@ -1,4 +1,4 @@
-"""Parsing processes (server/sandbox.py): what the guards miss ends a child, not the caller.
+"""Parsing processes (server/web/sandbox.py): what the guards miss ends a child, not the caller.
 
 The inputs here go straight to the parsing processes, past the input guards that refuse
 them at the endpoints (tests/server/test_bad_input.py checks those answers), to show that
@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from pyoxigraph import Literal, NamedNode, RdfFormat
 
-from alliance.server import sandbox
-from alliance.server.sparql_text import data_operations
+from alliance.server.web import sandbox
+from alliance.sparql_text import data_operations
 from alliance.store.base import QueryProcessDied
 from alliance.store.isolated import IsolatedStore
 

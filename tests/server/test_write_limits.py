@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from alliance.server.app import create_app
-from alliance.server.rate_limit import Limiter
 from alliance.server.settings import Settings
+from alliance.server.web.rate_limit import Limiter
 from alliance.store import open_store
 
 live = pytest.importorskip("alliance_tests_live")  # loaded by conftest.py
