@@ -20,7 +20,7 @@ Before timing, each query of the mix is sent once both ways and the sizes of the
 compared (a difference is printed, not fatal: DESCRIBE is engine-defined).
 
 On both engines Alliance keeps the union of the published graphs as one graph of the store
-(store/remote_union.py); `alliance ingest` over the bulk-loaded store, which finds every
+(store/remote/union.py); `alliance ingest` over the bulk-loaded store, which finds every
 source unchanged, builds it, and its time is printed. The direct anchor runs before that (the
 union graph would otherwise count twice in the engine's own union); a second anchor then
 queries the engine directly over that same union graph (`default-graph-uri`): the

@@ -239,7 +239,7 @@ def test_digest_auth_virtuoso(virtuoso_engine) -> None:  # noqa: ANN001
     store = open_store(secured, user="dba", password="dba", update=secured)
     # Virtuoso's own default graph: never empty (its system graphs), ingested or not.
     assert bool(store.query("ASK { ?s ?p ?o }", union_default_graph=False))
-    assert "Digest" in type(store._auth.get(secured)).__name__
+    assert "Digest" in type(store.http._auth.get(secured)).__name__
     wrong = open_store(secured, user="dba", password="not-this")
     with pytest.raises(StoreError, match="refused the credentials|401|Unauthorized"):
         wrong.query("ASK { ?s ?p ?o }", union_default_graph=False)

@@ -1,4 +1,4 @@
-"""A write the store refused on a transaction deadlock is sent again (store/remote.py).
+"""A write the store refused on a transaction deadlock is sent again (store/remote/__init__.py).
 
 Virtuoso answers a write that lost a deadlock with a 500 naming SQL state 40001 (SR172);
 the same request can simply be sent again. A small HTTP server here plays that part: it
@@ -15,8 +15,8 @@ import pytest
 from pyoxigraph import Literal, NamedNode, Triple
 
 from alliance.store import StoreError
-from alliance.store import remote as remote_module
 from alliance.store.remote import DEADLOCK_RETRIES, RemoteStore
+from alliance.store.remote import store as remote_module
 
 DEADLOCK = b"Virtuoso 40001 Error SR172: Transaction deadlocked"
 GRAPH = NamedNode("https://w3id.org/alliance/id/graph/test-deadlock")

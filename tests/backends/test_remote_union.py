@@ -1,4 +1,4 @@
-"""The union graph a remote store keeps for union queries (store/remote_union.py).
+"""The union graph a remote store keeps for union queries (store/remote/union.py).
 
 Each test runs its own small Oxigraph server (or an emptied Virtuoso, for the tests of both
 engines), so that what it counts is only its own data. The three-backend suite (test_backends.py)
@@ -16,9 +16,10 @@ import pytest
 import requests
 from pyoxigraph import BlankNode, Literal, NamedNode, Triple
 
-from alliance.store import remote_union
-from alliance.store.remote import RemoteStore, mentions_graph
-from alliance.store.remote_names import UNION_PREFIX, VERSION
+from alliance.store.remote import RemoteStore
+from alliance.store.remote import union as remote_union
+from alliance.store.remote.names import UNION_PREFIX, VERSION
+from alliance.store.remote.rewrite import mentions_graph
 
 engines = sys.modules["alliance_tests_engines"]
 

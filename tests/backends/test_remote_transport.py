@@ -1,4 +1,4 @@
-"""The remote store's queries reuse one connection per thread (store/sparql_client.py).
+"""The remote store's queries reuse one connection per thread (store/remote/transport.py).
 
 A small HTTP/1.1 server here answers every query with one SPARQL JSON row and counts the
 connections it accepts; it can close a connection after an answer, with or without saying
