@@ -6,6 +6,7 @@ that a remote SPARQL backend can implement it as well as embedded Oxigraph.
 
 from __future__ import annotations
 
+import hashlib
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager
@@ -23,6 +24,7 @@ from pyoxigraph import (
     serialize,
 )
 
+from alliance.namespaces import ALLI
 from alliance.store.errors import (  # noqa: F401 - the store's errors, importable from here
     QueryProcessDied,
     QueryTimeout,
@@ -206,9 +208,34 @@ class GraphStore(ABC):
 
         Caches of derived files (dumps, VoID) key on it, so it must be cheap: the embedded
         store answers its generation, the remote one a marker that every publish rewrites.
-        None: unknown, the caller must work it out from the content (see server/web/cache.py).
+        None: unknown; `content_key` then works it out from the content.
         """
         return None
+
+    def identity(self) -> str:
+        """A short name for the store itself (its folder, its endpoint), whatever it holds."""
+        return hashlib.sha256(repr(self).encode()).hexdigest()[:12]
+
+    def content_key(self) -> str:
+        """A name for the store's current content, `{identity}-{content}`, for caches.
+
+        Derived files (dumps, the VoID description, the home page's counts) are cached under
+        it: it must change whenever the content does, and be cheap. This default names the
+        content by `version()`, or else by every graph's size and input checksums.
+        """
+        version = self.version()
+        if version is not None:
+            return f"{self.identity()}-{version}"
+        parts = []
+        for graph in self.graphs():
+            rows = self.query(
+                f"SELECT ?k WHERE {{ GRAPH {graph} {{ {graph} <{ALLI}inputChecksum> ?k }} }}",
+                union_default_graph=False,
+            )
+            checksums = sorted(str(row["k"].value) for row in rows)  # type: ignore[union-attr]
+            parts.append(f"{graph.value} {self.graph_size(graph)} {' '.join(checksums)}")
+        digest = hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
+        return f"{self.identity()}-{digest}"
 
     def close(self) -> None:  # noqa: B027 - optional for implementations
         """Release the store (flush on-disk buffers)."""

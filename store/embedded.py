@@ -24,6 +24,7 @@ untouched; its unfinished folder is removed by the next writer.
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import logging
 import os
 import shutil
@@ -76,6 +77,21 @@ class EmbeddedStore(GraphStore):
     def version(self) -> str | None:
         """The published generation, which every publish replaces ("empty" before any)."""
         return self.published_generation() or "empty"
+
+    def identity(self) -> str:
+        return hashlib.sha256(str(self.path.resolve()).encode()).hexdigest()[:12]
+
+    def content_key(self) -> str:
+        """The published generation and its folder's inode, which tells a rebuilt store
+        (the same number again, in a new folder) from the one before."""
+        generation = self.published_generation()
+        if generation is None:
+            return f"{self.identity()}-empty"
+        try:
+            inode = self._generation_dir(generation).stat().st_ino
+        except OSError:
+            inode = 0
+        return f"{self.identity()}-{generation}-{inode}"
 
     def _current(self) -> Store:
         """The Oxigraph store of the published generation, reopened when it changed."""

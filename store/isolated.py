@@ -212,6 +212,15 @@ class IsolatedStore(GraphStore):
     def published_generation(self) -> str | None:
         return self.local.published_generation()
 
+    def version(self) -> str | None:
+        return self.local.version()
+
+    def identity(self) -> str:
+        return self.local.identity()
+
+    def content_key(self) -> str:
+        return self.local.content_key()
+
     def graphs(self) -> list[NamedNode]:
         return self.local.graphs()
 

@@ -29,7 +29,7 @@ from typing import IO
 from pyoxigraph import Quad, RdfFormat, Triple, serialize
 
 from alliance.namespaces import PREFIXES
-from alliance.server.web.cache import cache_root, store_key
+from alliance.server.web.cache import cache_root
 from alliance.store.base import GraphStore, unbounded
 from alliance.store.remote import RemoteStore
 
@@ -156,7 +156,7 @@ WRITERS: dict[str, Callable[[GraphStore, IO[bytes]], None]] = {
 
 
 def dumps_dir(store: GraphStore) -> tuple[Path, str]:
-    key = store_key(store)
+    key = store.content_key()
     return cache_root() / "dumps" / key, key
 
 

@@ -93,6 +93,9 @@ class RemoteStore(GraphStore):
     def __repr__(self) -> str:
         return f"RemoteStore({self.url!r})"
 
+    def identity(self) -> str:
+        return hashlib.sha256(self.url.encode()).hexdigest()[:12]
+
     # -- HTTP ------------------------------------------------------------------------------
 
     def _request(self, method: str, url: str, **kwargs: object) -> requests.Response:
