@@ -391,9 +391,9 @@ def test_home_page_explains_counts_and_links(client: FlaskClient, ld_store: Grap
 def test_home_page_without_example_queries(
     client: FlaskClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import alliance.queries
+    from alliance.server.site import pages
 
-    monkeypatch.setattr(alliance.queries, "named_queries", lambda *a, **k: {})
+    monkeypatch.setattr(pages, "named_queries", lambda *a, **k: {})
     html = client.get("/").get_data(as_text=True)
     assert "No example queries yet" in html
 
