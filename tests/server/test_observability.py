@@ -25,6 +25,7 @@ from alliance.server.app import create_app
 from alliance.server.settings import Settings
 from alliance.server.web import observability
 from alliance.store import EmbeddedStore, GraphStore, StoreError
+from alliance.store.errors import QueryTimeout
 
 live = sys.modules["alliance_tests_live"]  # loaded by conftest.py
 
@@ -189,18 +190,14 @@ def test_a_malformed_query_is_a_query_error(client) -> None:  # noqa: ANN001
     ) == pytest.approx(1)
 
 
-class QueryTimeout(Exception):
-    """Named like the query runner's timeout: observability recognises it by name only."""
-
-
 class TimingOutStore(EmbeddedStore):
     """The bundled store, except that queries mentioning `?slow` run out of time."""
 
     def query(self, sparql: str, **kwargs: object):  # noqa: ANN201
         if "?slow" in sparql:
             if "?wrapped" in sparql:
-                raise StoreError("the query ran out of time") from QueryTimeout()
-            raise QueryTimeout("the query ran out of time")
+                raise StoreError("the query ran out of time") from QueryTimeout(1.0)
+            raise QueryTimeout(1.0, "the query ran out of time")
         return super().query(sparql, **kwargs)  # type: ignore[arg-type]
 
 
