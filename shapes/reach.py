@@ -83,10 +83,6 @@ class Reach:
     routes: frozenset[Route] | None
     everywhere: frozenset[str] = frozenset({str(RDFS.subClassOf)})  # a change here: all nodes
 
-    @property
-    def bounded(self) -> bool:
-        return self.routes is not None
-
     def predicates(self) -> set[str]:
         return {p for route in self.routes or () for p, _ in route}
 

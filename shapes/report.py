@@ -82,9 +82,6 @@ class Report:
     def counts(self) -> Counter[str]:
         return Counter(r.severity for r in self.results)
 
-    def merge(self, other: Report) -> Report:
-        return Report(sorted(set(self.results) | set(other.results)))
-
     def text(self, lang: str = "fr", limit: int | None = 50) -> str:
         """A readable listing, most severe first."""
         lines = []
