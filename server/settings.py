@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from alliance.namespaces import ID
+from alliance.store import StoreAccess
 
 DEFAULT_BASE = ID  # https://w3id.org/alliance/id/
 
@@ -52,11 +53,11 @@ class Settings:
     #: proxies in front whose X-Forwarded-For / -Proto are believed (0: none)
     trust_proxy: int = 0
 
-    def store_access(self) -> dict[str, str | None]:
+    def store_access(self) -> StoreAccess:
         """The remote store's endpoints and credentials, as `open_store` keywords."""
-        return {
-            "update": self.store_update,
-            "gsp": self.store_gsp,
-            "user": self.store_user,
-            "password": self.store_password,
-        }
+        return StoreAccess(
+            update=self.store_update,
+            gsp=self.store_gsp,
+            user=self.store_user,
+            password=self.store_password,
+        )

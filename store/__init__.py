@@ -9,12 +9,20 @@ server).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TypedDict
 
 from alliance.store.base import GraphStore, StoreError
 from alliance.store.embedded import EmbeddedStore
 from alliance.store.remote import RemoteStore, is_remote
 
-__all__ = ["GraphStore", "StoreError", "EmbeddedStore", "open_store", "default_store_dir"]
+__all__ = [
+    "EmbeddedStore",
+    "GraphStore",
+    "StoreAccess",
+    "StoreError",
+    "default_store_dir",
+    "open_store",
+]
 
 
 def default_store_dir() -> Path:
@@ -27,6 +35,15 @@ def default_store_dir() -> Path:
 
     base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
     return Path(base) / "alliance" / "store"
+
+
+class StoreAccess(TypedDict):
+    """How to reach a remote store beyond its query endpoint: `open_store`'s keywords."""
+
+    update: str | None
+    gsp: str | None
+    user: str | None
+    password: str | None
 
 
 def open_store(

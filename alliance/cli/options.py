@@ -13,6 +13,8 @@ from typing import TypeVar
 
 import click
 
+from alliance.store import StoreAccess
+
 F = TypeVar("F", bound=Callable[..., object])
 
 _META = "alliance.store_access"
@@ -73,11 +75,16 @@ def remote_store_options(func: F) -> F:
     return func
 
 
-def store_access() -> dict[str, str | None]:
+def store_access() -> StoreAccess:
     """The remote-store options of the running command, as `open_store` keywords."""
     ctx = click.get_current_context(silent=True)
     given = ctx.meta.get(_META, {}) if ctx is not None else {}
-    return {keyword: given.get(keyword) for _, _, keyword, _, _ in REMOTE_OPTIONS}
+    return StoreAccess(
+        update=given.get("update"),
+        gsp=given.get("gsp"),
+        user=given.get("user"),
+        password=given.get("password"),
+    )
 
 
 STORE_HELP = (

@@ -11,6 +11,7 @@ import os
 import shutil
 import sys
 import tempfile
+from typing import Unpack
 
 import click
 
@@ -19,7 +20,7 @@ from alliance.ingest.reference.certificate import certified_report
 from alliance.ingest.sources import bundled_sources
 from alliance.server.serving.worker import WaitressWorker
 from alliance.server.settings import Settings
-from alliance.store import StoreError, open_store
+from alliance.store import StoreAccess, StoreError, open_store
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +29,7 @@ class PrepareFailed(Exception):
     """The first-start check or ingest failed (its child said why on stderr)."""
 
 
-def ensure_ingested(location: str | None, **access: str | None) -> None:
+def ensure_ingested(location: str | None, **access: Unpack[StoreAccess]) -> None:
     """Build the store from the bundled sources when it holds none yet (folder or remote).
 
     `access`: the remote store's endpoints and credentials (see alliance.cli.options).
@@ -43,7 +44,7 @@ def ensure_ingested(location: str | None, **access: str | None) -> None:
         click.echo(f"  {total:,} triples in {summary.seconds:.1f} s", err=True)
 
 
-def _ensure_ingested_child(location: str | None, access: dict[str, str | None]) -> None:
+def _ensure_ingested_child(location: str | None, access: StoreAccess) -> None:
     """The child's side of `ensure_ingested_apart`: a failure is one line and exit status 1."""
     try:
         ensure_ingested(location, **access)
@@ -52,7 +53,7 @@ def _ensure_ingested_child(location: str | None, access: dict[str, str | None]) 
         sys.exit(1)
 
 
-def ensure_ingested_apart(location: str | None, **access: str | None) -> None:
+def ensure_ingested_apart(location: str | None, **access: Unpack[StoreAccess]) -> None:
     """`ensure_ingested` in a child process that has exited before gunicorn forks.
 
     Why: opening the embedded store starts RocksDB's background threads in the process
