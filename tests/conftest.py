@@ -1,4 +1,4 @@
-"""Shared fixtures: a store built once per test session from the bundled sources.
+"""Shared fixtures: a store of the bundled sources, built once for the inputs and reused.
 
 Also loads the test tree's helper modules (pytest's importlib mode puts none of
 the test folders on sys.path): test files take them from `sys.modules` by name.
@@ -6,7 +6,12 @@ the test folders on sys.path): test files take them from `sys.modules` by name.
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
+import importlib.metadata
 import importlib.util
+import os
+import shutil
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -64,15 +69,55 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             groups.add("remote-engines")
         for group in sorted(groups):
             item.add_marker(pytest.mark.xdist_group(group))
+        if groups:  # their fixture alone takes tens of seconds: not for the quick loop
+            item.add_marker(pytest.mark.slow)
+
+
+#: Where built stores are kept between test runs (ALLIANCE_TEST_CACHE overrides it).
+STORE_CACHE = Path(
+    os.environ.get("ALLIANCE_TEST_CACHE") or Path.home() / ".cache" / "alliance-tests"
+)
+#: The folders whose files decide what an ingest of the bundled sources publishes.
+STORE_INPUTS = ("alliance", "ingest", "ontology", "shapes", "store")
+
+
+def bundled_store_key() -> str:
+    """A digest of everything an ingest of the bundled sources depends on: the code and data
+    of the folders above, and the pyoxigraph that writes the store."""
+    digest = hashlib.sha256(importlib.metadata.version("pyoxigraph").encode())
+    root = HERE.parent
+    for folder in STORE_INPUTS:
+        for path in sorted((root / folder).rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts:
+                digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def built_bundled_store() -> Path:
+    """The bundled sources ingested into a store of the cache, built on the first run with
+    these inputs and reused by later ones (each session works on a copy)."""
+    STORE_CACHE.mkdir(parents=True, exist_ok=True)
+    built = STORE_CACHE / f"bundled-store-{bundled_store_key()}"
+    with open(STORE_CACHE / ".lock", "w") as lock:  # the other xdist worker may be building it
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not built.is_dir():
+            for stale in STORE_CACHE.glob("bundled-store-*"):
+                shutil.rmtree(stale, ignore_errors=True)
+            building = STORE_CACHE / f".building-{os.getpid()}"
+            shutil.rmtree(building, ignore_errors=True)
+            with open_store(building) as store:
+                summary = ingest(store, bundled_sources(), trusted=certified_report)
+            assert {o.source for o in summary.outcomes} == {"ontology", "territories", "facts"}
+            building.rename(built)
+    return built
 
 
 @pytest.fixture(scope="session")
 def bundled_store_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A store folder holding every bundled source, ingested once for the session."""
-    path = tmp_path_factory.mktemp("bundled-store")
-    with open_store(path) as store:
-        summary = ingest(store, bundled_sources(), trusted=certified_report)
-    assert {o.source for o in summary.outcomes} == {"ontology", "territories", "facts"}
+    """A store folder holding every bundled source: a copy, for this session, of the store
+    built once for these inputs (see `built_bundled_store`)."""
+    path = tmp_path_factory.mktemp("bundled") / "store"
+    shutil.copytree(built_bundled_store(), path)
     return path
 
 

@@ -88,6 +88,7 @@ def test_every_graph_is_described_with_prov(store: GraphStore) -> None:
     assert {"agreements.csv", "signatures.csv", "commitments.csv"} <= facts_inputs
 
 
+@pytest.mark.slow
 def test_broken_curated_input_is_refused_and_the_store_unchanged(
     store_copy: GraphStore, facts_copy: Path
 ) -> None:
@@ -104,6 +105,7 @@ def test_broken_curated_input_is_refused_and_the_store_unchanged(
     assert fingerprint(store_copy) == before
 
 
+@pytest.mark.slow
 def test_shape_violations_refuse_a_source(store_copy: GraphStore, tmp_path: Path) -> None:
     """An RDF file whose reciprocity contract has no rural party is refused by the gate."""
     before = fingerprint(store_copy)
@@ -180,6 +182,7 @@ class _FailsHalfway:
             yield triple
 
 
+@pytest.mark.slow
 def test_source_failing_halfway_leaves_previous_graph(
     store_copy: GraphStore, facts_copy: Path
 ) -> None:
@@ -193,6 +196,7 @@ def test_source_failing_halfway_leaves_previous_graph(
     assert fingerprint(store_copy) == before
 
 
+@pytest.mark.slow
 def test_error_inside_a_write_transaction_publishes_nothing(store_copy: GraphStore) -> None:
     before = fingerprint(store_copy)
     with pytest.raises(RuntimeError), store_copy.writer() as writer:

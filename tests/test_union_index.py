@@ -200,6 +200,7 @@ def test_quads_added_and_removed_one_by_one_update_the_index_in_place(
     assert union_rows(store) == every_row(store) == {(f"<{EX}c>", f"<{P.value}>", '"in c"')}
 
 
+@pytest.mark.slow
 @settings(
     max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )

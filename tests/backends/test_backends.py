@@ -273,6 +273,7 @@ def test_basic_auth(basic_proxy) -> None:  # noqa: ANN001
 # -- alliance serve over the backend -------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_serve_no_ingest(backend, tmp_path: Path) -> None:  # noqa: ANN001
     live = __import__("sys").modules["alliance_tests_live"]
     options = backend.options()
