@@ -14,22 +14,18 @@ from pathlib import Path
 
 from pyoxigraph import NamedNode, RdfFormat, Triple, parse
 
+from alliance import formats
 from alliance.ingest.source import Progress, SourceError, no_progress
 from alliance.namespaces import ONTOLOGY_IRI
 from alliance.ontology import ontology_files
 from alliance.problems import Problem
 from alliance.rdf_guards import UnsafeDocument, check_document
 
-#: File name endings and the RDF syntax they hold.
+#: File name endings and the RDF syntax they hold (alliance.formats).
 SUFFIXES: dict[str, RdfFormat] = {
-    ".ttl": RdfFormat.TURTLE,
-    ".nt": RdfFormat.N_TRIPLES,
-    ".rdf": RdfFormat.RDF_XML,
-    ".owl": RdfFormat.RDF_XML,
-    ".xml": RdfFormat.RDF_XML,
-    ".jsonld": RdfFormat.JSON_LD,
-    ".json": RdfFormat.JSON_LD,
-    ".n3": RdfFormat.N3,
+    suffix: f.pyoxigraph
+    for suffix, f in formats.BY_SUFFIX.items()
+    if f.name not in ("nquads", "trig")
 }
 
 

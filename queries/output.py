@@ -22,18 +22,17 @@ from pyoxigraph import (
     serialize,
 )
 
+from alliance import formats
 from alliance.namespaces import PREFIXES, XSD
 
-RESULTS_FORMATS = {
-    "json": QueryResultsFormat.JSON,
-    "xml": QueryResultsFormat.XML,
-    "csv": QueryResultsFormat.CSV,
-    "tsv": QueryResultsFormat.TSV,
+#: What `alliance query --format` writes besides its table (alliance.formats' names).
+RESULTS_FORMATS: dict[str, QueryResultsFormat] = {
+    f.name: f.pyoxigraph  # type: ignore[misc]
+    for f in formats.RESULTS
 }
-GRAPH_FORMATS = {
-    "turtle": RdfFormat.TURTLE,
-    "ntriples": RdfFormat.N_TRIPLES,
-    "jsonld": RdfFormat.JSON_LD,
+GRAPH_FORMATS: dict[str, RdfFormat] = {
+    name: formats.BY_NAME[name].pyoxigraph  # type: ignore[misc]
+    for name in ("turtle", "ntriples", "jsonld")
 }
 #: Longest namespaces first, so that `id:` does not shadow a longer one.
 _BY_LENGTH = sorted(PREFIXES.items(), key=lambda item: -len(item[1]))

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from alliance.cli.options import store_option
+from alliance.queries.output import GRAPH_FORMATS, RESULTS_FORMATS
 
 
 @click.command()
@@ -15,7 +16,7 @@ from alliance.cli.options import store_option
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["table", "json", "xml", "csv", "tsv", "turtle", "ntriples", "jsonld"]),
+    type=click.Choice(["table", *RESULTS_FORMATS, *GRAPH_FORMATS]),
     default="table",
     show_default=True,
     help="table: readable; json/xml/csv/tsv: W3C SPARQL results formats; "

@@ -25,6 +25,7 @@ from flask import Blueprint, Response, render_template, request, url_for
 from pyoxigraph import QuerySolutions
 from werkzeug.routing import BaseConverter
 
+from alliance.formats import content_type
 from alliance.queries import NamedQuery, ParameterError, QueryFileError, named_queries
 from alliance.queries.output import plain_value
 from alliance.queries.parameters import Term
@@ -65,7 +66,6 @@ BY_NAME = {
 }
 #: Here `application/json` is the plain rows, not an alias of the W3C JSON.
 API_ALIASES = {alias: target for alias, target in ALIASES.items() if alias != "application/json"}
-TEXTUAL = {"text/csv", "text/tab-separated-values"}
 
 
 class ApiError(Exception):
@@ -252,7 +252,7 @@ def run_query(name: str) -> Response:
         return results_page(query, values, columns, rows)
     body = remembered(choice.media_type, lambda: answer_body(query, terms, values, choice))
     media = choice.media_type
-    return Response(body, content_type=f"{media}; charset=utf-8" if media in TEXTUAL else media)
+    return Response(body, content_type=content_type(media))
 
 
 @timed_query("api")

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable
 from flask import Response, request
 from pyoxigraph import Quad
 
+from alliance.formats import content_type
 from alliance.server.web.negotiation import (
     GRAPHS,
     SUFFIXES,
@@ -15,7 +16,6 @@ from alliance.server.web.negotiation import (
 from alliance.server.web.responses import (
     DATASET_TYPES,
     RDF_PREFIXES,
-    content_type,
     link_header,
     serialise,
 )

@@ -36,6 +36,7 @@ from flask import Blueprint, Response, request
 from pyoxigraph import NamedNode, QueryTriples, RdfFormat, serialize
 from werkzeug.datastructures import CombinedMultiDict, MultiDict
 
+from alliance.formats import content_type
 from alliance.namespaces import PREFIXES
 from alliance.server.context import current_settings, current_store
 from alliance.server.sparql import graph_store, query_page, service_description, update
@@ -66,8 +67,6 @@ UPDATE_BODY = "application/sparql-update"
 FORMAT_PARAMS = ("format", "output", "results")
 #: `default-graph` values: what a query without GRAPH sees.
 DEFAULT_GRAPH_MODES = ("union", "plain")
-#: Media types written with an explicit charset.
-TEXTUAL = {"text/csv", "text/tab-separated-values", "text/turtle", "application/trig"}
 UPDATES_REFUSED = (
     "SPARQL Update is not accepted at /sparql, which is read-only; "
     "POST updates to /sparql/update (enabled when the server has a write token)."
@@ -335,10 +334,6 @@ def answer_with_result(parsed: QueryRequest) -> Response:
 
 def prefixes_for(choice: Choice) -> dict[str, str] | None:
     return PREFIXES if choice.format in (RdfFormat.TURTLE, RdfFormat.TRIG) else None
-
-
-def content_type(media_type: str) -> str:
-    return f"{media_type}; charset=utf-8" if media_type in TEXTUAL else media_type
 
 
 def describe_or_page() -> Response:

@@ -28,6 +28,7 @@ from urllib.parse import urljoin
 from flask import Blueprint, Response, request
 from pyoxigraph import DefaultGraph, NamedNode, Quad, RdfFormat, Triple, serialize
 
+from alliance.formats import content_type
 from alliance.namespaces import PREFIXES
 from alliance.server.context import current_store
 from alliance.server.sparql.write_access import check_write_access, writing
@@ -39,7 +40,6 @@ from alliance.store import StoreError
 
 Target = NamedNode | DefaultGraph
 DATASETS = [c for c in GRAPHS if isinstance(c.format, RdfFormat) and c.format.supports_datasets]
-TEXTUAL = {"text/turtle", "application/n-triples", "application/n-quads", "application/trig"}
 
 
 def register(blueprint: Blueprint) -> None:
@@ -80,8 +80,7 @@ def graph_store() -> Response:
 
 
 def rdf_response(body: bytes, choice: Choice) -> Response:
-    media = choice.media_type
-    return Response(body, content_type=f"{media}; charset=utf-8" if media in TEXTUAL else media)
+    return Response(body, content_type=content_type(choice.media_type))
 
 
 def read(target: Target | None) -> Response:

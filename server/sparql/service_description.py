@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from pyoxigraph import BlankNode, Literal, NamedNode, Triple
 
+from alliance import formats
 from alliance.namespaces import RDF, RDFS
 from alliance.store import GraphStore
 
@@ -19,18 +20,7 @@ FORMATS = "http://www.w3.org/ns/formats/"
 ENTAILMENT = "http://www.w3.org/ns/entailment/"
 
 #: The W3C format IRIs of what the endpoint can write (see negotiation.RESULTS and GRAPHS).
-RESULT_FORMATS = [
-    "SPARQL_Results_JSON",
-    "SPARQL_Results_XML",
-    "SPARQL_Results_CSV",
-    "SPARQL_Results_TSV",
-    "Turtle",
-    "N-Triples",
-    "JSON-LD",
-    "RDF_XML",
-    "N-Quads",
-    "TriG",
-]
+RESULT_FORMATS = [f.w3c for f in (*formats.RESULTS, *formats.WRITTEN_RDF) if f.w3c]
 
 DEFAULT_GRAPH_NOTE = (
     "A query without GRAPH sees the union of every named graph (one per source). "

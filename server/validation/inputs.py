@@ -20,6 +20,7 @@ from pathlib import Path, PurePath
 
 from pyoxigraph import RdfFormat
 
+from alliance import formats
 from alliance.ingest.curated import FACTS_DIR, TABLES, TABLES_BY_NAME
 from alliance.ingest.rdf_files import _location
 from alliance.ingest.validate_inputs import Loaded, load_inputs
@@ -46,21 +47,24 @@ class Syntax:
     suffixes: tuple[str, ...]
 
 
+def _rdf_syntax(name: str, *, but_media_types: tuple[str, ...] = ()) -> Syntax:
+    """One of the project's RDF formats (alliance.formats) as a syntax of the form."""
+    found = formats.BY_NAME[name]
+    media_types = (found.media_type, *found.other_media_types)
+    return Syntax(
+        found.name,
+        found.label,
+        found.pyoxigraph,  # type: ignore[arg-type]
+        tuple(m for m in media_types if m not in but_media_types),
+        found.suffixes,
+    )
+
+
 SYNTAXES: tuple[Syntax, ...] = (
-    Syntax(
-        "turtle", "Turtle", RdfFormat.TURTLE, ("text/turtle", "application/x-turtle"), (".ttl",)
-    ),
-    Syntax(
-        "jsonld",
-        "JSON-LD",
-        RdfFormat.JSON_LD,
-        ("application/ld+json", "application/json+ld"),
-        (".jsonld", ".json"),
-    ),
-    Syntax("ntriples", "N-Triples", RdfFormat.N_TRIPLES, ("application/n-triples",), (".nt",)),
-    Syntax(
-        "rdfxml", "RDF/XML", RdfFormat.RDF_XML, ("application/rdf+xml",), (".rdf", ".owl", ".xml")
-    ),
+    _rdf_syntax("turtle", but_media_types=("text/n3",)),  # N3 is read as N3, not Turtle
+    _rdf_syntax("jsonld"),
+    _rdf_syntax("ntriples", but_media_types=("text/plain",)),
+    _rdf_syntax("rdfxml"),
     Syntax("csv", "curated table (CSV)", None, ("text/csv",), (".csv",)),
 )
 BY_KEY = {s.key: s for s in SYNTAXES}

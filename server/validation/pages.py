@@ -13,6 +13,7 @@ from flask import Blueprint, Response, render_template, request
 from rdflib import Literal, URIRef
 from rdflib.namespace import DCTERMS, PROV, RDF, SH, XSD
 
+from alliance.formats import content_type
 from alliance.ingest.validate_inputs import (
     primary_sources,
     store_labels,
@@ -34,7 +35,6 @@ from alliance.server.web.negotiation import GRAPHS, HTML, SUFFIXES, NotAcceptabl
 from alliance.server.web.responses import (
     DATASET_TYPES,
     RDF_PREFIXES,
-    content_type,
     link_header,
     not_acceptable,
     not_found,

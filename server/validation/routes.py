@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from flask import Blueprint, Response, current_app, render_template, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from alliance.formats import content_type
 from alliance.ingest.curated import TABLES
 from alliance.ingest.validate_inputs import (
     Loaded,
@@ -55,7 +56,6 @@ from alliance.server.validation.reporting import (
 )
 from alliance.server.web.negotiation import NotAcceptable
 from alliance.server.web.responses import (
-    content_type,
     not_acceptable,
 )
 from alliance.shapes.curator_report import CuratorReport, build_report

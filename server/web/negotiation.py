@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from flask import Request
 from pyoxigraph import QueryResultsFormat, RdfFormat
 
+from alliance import formats
+
 
 @dataclass(frozen=True)
 class Choice:
@@ -22,65 +24,22 @@ class Choice:
 
 HTML = Choice("text/html", None)
 
-#: What SELECT and ASK answers can be written as.
-RESULTS = [
-    Choice("application/sparql-results+json", QueryResultsFormat.JSON),
-    Choice("application/sparql-results+xml", QueryResultsFormat.XML),
-    Choice("text/csv", QueryResultsFormat.CSV),
-    Choice("text/tab-separated-values", QueryResultsFormat.TSV),
-]
+#: What SELECT and ASK answers can be written as (alliance.formats, in its order).
+RESULTS = [Choice(f.media_type, f.pyoxigraph) for f in formats.RESULTS]
 #: What graphs (CONSTRUCT, DESCRIBE, resource descriptions) can be written as.
-GRAPHS = [
-    Choice("text/turtle", RdfFormat.TURTLE),
-    Choice("application/n-triples", RdfFormat.N_TRIPLES),
-    Choice("application/ld+json", RdfFormat.JSON_LD),
-    Choice("application/rdf+xml", RdfFormat.RDF_XML),
-    Choice("application/n-quads", RdfFormat.N_QUADS),
-    Choice("application/trig", RdfFormat.TRIG),
-]
+GRAPHS = [Choice(f.media_type, f.pyoxigraph) for f in formats.WRITTEN_RDF]
 #: Other media types clients send for the same formats.
-ALIASES = {
-    "application/json": "application/sparql-results+json",
-    "application/xml": "application/sparql-results+xml",
-    "text/xml": "application/sparql-results+xml",
-    "text/plain": "application/n-triples",
-    "application/x-turtle": "text/turtle",
-    "application/json+ld": "application/ld+json",
-    "text/n3": "text/turtle",  # Turtle is N3, as Fuseki and Virtuoso answer it
-}
+ALIASES = dict(formats.MEDIA_TYPE_ALIASES)
 #: For pages that answer only graphs (resource descriptions): plain JSON is JSON-LD there,
 #: as Fuseki and Virtuoso answer it.
 GRAPH_ALIASES = {**ALIASES, "application/json": "application/ld+json"}
 #: Short names accepted in `format=` / `output=` / `results=` (SPARQLWrapper sends all three).
-SHORT_NAMES = {
-    "json": "application/sparql-results+json",
-    "xml": "application/sparql-results+xml",
-    "csv": "text/csv",
-    "tsv": "text/tab-separated-values",
-    "turtle": "text/turtle",
-    "ttl": "text/turtle",
-    "n3": "text/turtle",
-    "nt": "application/n-triples",
-    "ntriples": "application/n-triples",
-    "n-triples": "application/n-triples",
-    "jsonld": "application/ld+json",
-    "json-ld": "application/ld+json",
-    "rdf": "application/rdf+xml",
-    "rdfxml": "application/rdf+xml",
-    "rdf+xml": "application/rdf+xml",
-    "nq": "application/n-quads",
-    "nquads": "application/n-quads",
-    "trig": "application/trig",
-    "html": "text/html",
-}
-#: Resource-page suffixes.
+SHORT_NAMES = {name: f.media_type for name, f in formats.BY_NAME.items()} | {"html": "text/html"}
+#: Resource-page suffixes: the usual file suffix of the RDF syntaxes pages offer, and HTML.
 SUFFIXES = {
-    ".ttl": "text/turtle",
-    ".nt": "application/n-triples",
-    ".jsonld": "application/ld+json",
-    ".rdf": "application/rdf+xml",
-    ".html": "text/html",
-}
+    formats.BY_NAME[name].suffixes[0]: formats.BY_NAME[name].media_type
+    for name in ("turtle", "ntriples", "jsonld", "rdfxml")
+} | {".html": "text/html"}
 
 
 class NotAcceptable(Exception):

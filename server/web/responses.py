@@ -11,11 +11,10 @@ from collections.abc import Iterable
 from flask import Response, render_template, request
 from pyoxigraph import Literal, NamedNode, Quad, RdfFormat, Triple, serialize
 
+from alliance.formats import content_type
 from alliance.namespaces import PREFIXES
 from alliance.server.web.negotiation import SUFFIXES, Choice
 
-#: Media types written with an explicit charset (the textual RDF syntaxes).
-TEXTUAL = {"text/turtle", "application/n-triples", "application/n-quads", "application/trig"}
 #: Labels of the suffix alternates, for Link headers and the page's "download as" links.
 SUFFIX_LABELS = {
     ".ttl": "Turtle",
@@ -47,10 +46,6 @@ def used_prefixes(items: list[Triple] | list[Quad], prefixes: dict[str, str]) ->
             elif isinstance(term, Literal):
                 iris.add(term.datatype.value)
     return {p: ns for p, ns in prefixes.items() if any(iri.startswith(ns) for iri in iris)}
-
-
-def content_type(media_type: str) -> str:
-    return f"{media_type}; charset=utf-8" if media_type in TEXTUAL else media_type
 
 
 def serialise(
