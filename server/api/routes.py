@@ -34,6 +34,7 @@ from alliance.server.context import current_settings, current_store
 from alliance.server.linked_data.resource_view import Display
 from alliance.server.web import limits
 from alliance.server.web.cache import memoised
+from alliance.server.web.errors import ServiceError
 from alliance.server.web.negotiation import ALIASES, HTML, RESULTS, Choice, NotAcceptable, negotiate
 from alliance.server.web.observability import timed_query
 from alliance.store import StoreError
@@ -68,21 +69,15 @@ BY_NAME = {
 API_ALIASES = {alias: target for alias, target in ALIASES.items() if alias != "application/json"}
 
 
-class ApiError(Exception):
+class ApiError(ServiceError):
     """An answer other than 200, written as JSON `{"error": …, other fields…}`."""
 
     def __init__(self, status: int, error: str, **fields: str):
-        super().__init__(error)
-        self.status = status
+        super().__init__(status, error)
         self.body = {"error": error, **fields}
 
-    def response(self) -> Response:
+    def response_body(self) -> Response:
         return json_response(self.body, status=self.status)
-
-
-@blueprint.errorhandler(ApiError)
-def api_error(exc: ApiError) -> Response:
-    return exc.response()
 
 
 def json_response(body: object, *, status: int = 200) -> Response:

@@ -96,11 +96,6 @@ class QueryRequest:
         return bool(self.default_graphs or self.named_graphs)
 
 
-@blueprint.errorhandler(ProtocolError)
-def protocol_error(exc: ProtocolError) -> Response:
-    return exc.response()
-
-
 @blueprint.before_request
 def preflight() -> Response | None:
     # CORS preflight: the headers themselves are added to every answer by the app.
