@@ -25,7 +25,7 @@ from alliance.rdf_guards import UnsafeDocument, check_document
 SUFFIXES: dict[str, RdfFormat] = {
     suffix: f.pyoxigraph
     for suffix, f in formats.BY_SUFFIX.items()
-    if f.name not in ("nquads", "trig")
+    if isinstance(f.pyoxigraph, RdfFormat) and f.name not in ("nquads", "trig")
 }
 
 

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import IO
+from typing import IO, Any
 
 from pyoxigraph import (
     DefaultGraph,
@@ -41,6 +41,38 @@ class SerializedResult:
 
     kind: str
     data: bytes | None
+
+
+@dataclass(frozen=True)
+class Answer:
+    """How a query's answer is written (see GraphStore.query_serialized): solutions and
+    booleans in `results_format`, graphs in `graph_format` (with `prefixes` where it has
+    them; None: the caller wants no bytes for that kind), within the limits."""
+
+    results_format: QueryResultsFormat | None = None
+    graph_format: RdfFormat | None = None
+    prefixes: dict[str, str] | None = None
+    max_rows: int | None = None
+    max_bytes: int | None = None
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """What a query sees (see GraphStore.query): by default the union of the named graphs;
+    `union_default_graph=False` gives the plain default graph; `default_graphs` and
+    `named_graphs` set the dataset explicitly (the protocol's parameters)."""
+
+    union_default_graph: bool = True
+    default_graphs: list[NamedNode] | None = None
+    named_graphs: list[NamedNode] | None = None
+
+    def keywords(self) -> dict[str, Any]:
+        """As GraphStore.query's keywords."""
+        return {
+            "union_default_graph": self.union_default_graph,
+            "default_graphs": self.default_graphs,
+            "named_graphs": self.named_graphs,
+        }
 
 
 _in_process = ContextVar("alliance_store_in_process", default=False)
@@ -140,41 +172,30 @@ class GraphStore(ABC):
     def query_serialized(
         self,
         sparql: str,
+        answer: Answer,
         *,
-        results_format: QueryResultsFormat | None,
-        graph_format: RdfFormat | None,
+        dataset: Dataset | None = None,
         timeout: float | None = None,
-        max_rows: int | None = None,
-        max_bytes: int | None = None,
-        prefixes: dict[str, str] | None = None,
-        union_default_graph: bool = True,
-        default_graphs: list[NamedNode] | None = None,
-        named_graphs: list[NamedNode] | None = None,
     ) -> SerializedResult:
-        """Run a query and write its answer: solutions and booleans in `results_format`,
-        graphs in `graph_format` (with `prefixes` where the format has them).
+        """Run a query on `dataset` (default: the union of the named graphs) and write its
+        answer as `answer` says.
 
-        One call for the SPARQL endpoint, so that a backend can produce the bytes
-        where the query runs (a query process, a remote server). Past `max_rows`
-        rows (or triples) or `max_bytes` bytes it raises ResultTooLarge; past
-        `timeout` seconds (None: the store's default) QueryTimeout, where the backend
-        can stop a query. This default runs in this process and cannot: pyoxigraph
-        has no cancellation (see alliance.store.isolated).
+        One call for the SPARQL endpoint, so that a backend can produce the bytes where the
+        query runs (a query process, a remote server). Past `answer.max_rows` rows (or
+        triples) or `answer.max_bytes` bytes it raises ResultTooLarge; past `timeout`
+        seconds (None: the store's default) QueryTimeout, where the backend can stop a
+        query. This default runs in this process and cannot: pyoxigraph has no cancellation
+        (see alliance.store.isolated).
         """
-        result = self.query(
-            sparql,
-            union_default_graph=union_default_graph,
-            default_graphs=default_graphs,
-            named_graphs=named_graphs,
-        )
+        result = self.query(sparql, **(dataset or Dataset()).keywords())
         kind, data = serialize_result(
             result,
-            results_format=results_format,
-            graph_format=graph_format,
-            boolean_format=results_format,
-            max_rows=max_rows,
-            max_bytes=max_bytes,
-            prefixes=prefixes,
+            results_format=answer.results_format,
+            graph_format=answer.graph_format,
+            boolean_format=answer.results_format,
+            max_rows=answer.max_rows,
+            max_bytes=answer.max_bytes,
+            prefixes=answer.prefixes,
         )
         return SerializedResult(kind, data)
 

@@ -33,7 +33,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from pyoxigraph import (
     NamedNode,
@@ -47,6 +47,8 @@ from pyoxigraph import (
 from alliance import children
 from alliance.store import limits
 from alliance.store.base import (
+    Answer,
+    Dataset,
     GraphStore,
     GraphWriter,
     QueryProcessDied,
@@ -123,7 +125,7 @@ class IsolatedStore(GraphStore):
         """Process ids of the idle query processes (a snapshot, for tests and diagnostics)."""
         return self.pool.children()
 
-    def _ask(self, request: dict[str, object], timeout: float | None) -> tuple[str, bytes | None]:
+    def _ask(self, request: dict[str, Any], timeout: float | None) -> tuple[str, bytes | None]:
         """Have a query process answer `request` (QueryTimeout past the deadline)."""
         try:
             (status, kind, detail), data = self.pool.ask(request, timeout)
@@ -178,31 +180,20 @@ class IsolatedStore(GraphStore):
     def query_serialized(
         self,
         sparql: str,
+        answer: Answer,
         *,
-        results_format: QueryResultsFormat | None,
-        graph_format: RdfFormat | None,
+        dataset: Dataset | None = None,
         timeout: float | None = None,
-        max_rows: int | None = None,
-        max_bytes: int | None = None,
-        prefixes: dict[str, str] | None = None,
-        union_default_graph: bool = True,
-        default_graphs: list[NamedNode] | None = None,
-        named_graphs: list[NamedNode] | None = None,
     ) -> SerializedResult:
         request = {
             "sparql": sparql,
-            "dataset": {
-                "union_default_graph": union_default_graph,
-                "default_graphs": default_graphs,
-                "named_graphs": named_graphs,
-                "substitutions": None,
-            },
-            "results_format": results_format.media_type if results_format else None,
-            "graph_format": graph_format.media_type if graph_format else None,
-            "boolean_format": results_format.media_type if results_format else None,
-            "max_rows": max_rows,
-            "max_bytes": _smaller(max_bytes, self.max_bytes),
-            "prefixes": prefixes,
+            "dataset": {**(dataset or Dataset()).keywords(), "substitutions": None},
+            "results_format": answer.results_format.media_type if answer.results_format else None,
+            "graph_format": answer.graph_format.media_type if answer.graph_format else None,
+            "boolean_format": answer.results_format.media_type if answer.results_format else None,
+            "max_rows": answer.max_rows,
+            "max_bytes": _smaller(answer.max_bytes, self.max_bytes),
+            "prefixes": answer.prefixes,
         }
         kind, data = self._ask(request, timeout)
         return SerializedResult(kind, data)

@@ -27,7 +27,7 @@ from pyoxigraph import (
 )
 
 from alliance.store import GraphStore, StoreError, open_store
-from alliance.store.base import QueryTimeout, ResultTooLarge, unbounded
+from alliance.store.base import Answer, QueryTimeout, ResultTooLarge, unbounded
 from alliance.store.embedded import EmbeddedStore
 from alliance.store.isolated import IsolatedStore, isolate
 
@@ -146,20 +146,16 @@ def test_a_query_process_killed_while_idle_costs_no_query(isolated: IsolatedStor
 def test_serialized_answers_are_the_store_s_own(isolated: IsolatedStore, store: GraphStore) -> None:
     sparql = QUERIES[1]
     for fmt in (QueryResultsFormat.JSON, QueryResultsFormat.XML, QueryResultsFormat.CSV):
-        written = isolated.query_serialized(
-            sparql, results_format=fmt, graph_format=None, max_rows=1000
-        )
+        written = isolated.query_serialized(sparql, Answer(results_format=fmt, max_rows=1000))
         assert written.kind == "solutions"
         assert written.data == store.query(sparql).serialize(format=fmt)  # type: ignore[union-attr]
-    graph = isolated.query_serialized(
-        f"DESCRIBE {LYON}", results_format=None, graph_format=RdfFormat.N_TRIPLES
-    )
+    graph = isolated.query_serialized(f"DESCRIBE {LYON}", Answer(graph_format=RdfFormat.N_TRIPLES))
     assert graph.kind == "triples" and graph.data is not None
     assert graph.data.count(b"\n") == len(list(store.query(f"DESCRIBE {LYON}")))  # type: ignore[arg-type]
     # No format for that kind of result: the kind, and no bytes.
     assert (
         isolated.query_serialized(
-            f"DESCRIBE {LYON}", results_format=QueryResultsFormat.JSON, graph_format=None
+            f"DESCRIBE {LYON}", Answer(results_format=QueryResultsFormat.JSON)
         ).data
         is None
     )
@@ -173,29 +169,24 @@ def test_result_limits_raise_rather_than_truncate(
     all_triples = "SELECT * { ?s ?p ?o } LIMIT 1001"
     for fmt in (QueryResultsFormat.JSON, QueryResultsFormat.TSV, QueryResultsFormat.CSV):
         with pytest.raises(ResultTooLarge) as too_many:
-            target.query_serialized(
-                all_triples, results_format=fmt, graph_format=None, max_rows=1000
-            )
+            target.query_serialized(all_triples, Answer(results_format=fmt, max_rows=1000))
         assert (too_many.value.limit, too_many.value.value) == ("rows", 1000)
     exact = target.query_serialized(
         "SELECT * { ?s ?p ?o } LIMIT 1000",
-        results_format=QueryResultsFormat.JSON,
-        graph_format=None,
-        max_rows=1000,
+        Answer(results_format=QueryResultsFormat.JSON, max_rows=1000),
     )
     assert exact.data is not None
     assert len(list(parse_query_results(exact.data, QueryResultsFormat.JSON))) == 1000  # type: ignore[arg-type]
     with pytest.raises(ResultTooLarge) as too_big:
         target.query_serialized(
-            all_triples, results_format=QueryResultsFormat.XML, graph_format=None, max_bytes=10_000
+            all_triples,
+            Answer(results_format=QueryResultsFormat.XML, max_bytes=10_000),
         )
     assert (too_big.value.limit, too_big.value.value) == ("bytes", 10_000)
     with pytest.raises(ResultTooLarge) as too_many_triples:
         target.query_serialized(
             "CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o } LIMIT 11",
-            results_format=None,
-            graph_format=RdfFormat.TURTLE,
-            max_rows=10,
+            Answer(graph_format=RdfFormat.TURTLE, max_rows=10),
         )
     assert too_many_triples.value.limit == "rows"
 

@@ -48,6 +48,8 @@ from alliance.server.web.observability import timed_query
 from alliance.sparql_text import declares_dataset
 from alliance.store import StoreError
 from alliance.store.base import (
+    Answer,
+    Dataset,
     QueryProcessDied,
     QueryResult,
     QueryTimeout,
@@ -212,16 +214,20 @@ def run_serialized(
     """Run the query and have the store write the answer, under the server's limits."""
     store, settings = current_store(), current_settings()
 
+    answer = Answer(
+        results_format=results.format if results else None,  # type: ignore[arg-type]
+        graph_format=graph.format if graph else None,  # type: ignore[arg-type]
+        prefixes=prefixes_for(graph) if graph else None,
+        max_rows=settings.max_rows or None,
+        max_bytes=settings.max_result_bytes or None,
+    )
+
     def ask(text: str, dataset: dict[str, object]) -> SerializedResult:
         return store.query_serialized(
             text,
-            results_format=results.format if results else None,  # type: ignore[arg-type]
-            graph_format=graph.format if graph else None,  # type: ignore[arg-type]
-            prefixes=prefixes_for(graph) if graph else None,
+            answer,
+            dataset=Dataset(**dataset),  # type: ignore[arg-type]
             timeout=settings.query_timeout,
-            max_rows=settings.max_rows or None,
-            max_bytes=settings.max_result_bytes or None,
-            **dataset,  # type: ignore[arg-type]
         )
 
     return evaluate(parsed, ask)

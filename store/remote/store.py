@@ -11,9 +11,16 @@ from contextlib import contextmanager
 from typing import IO
 
 import requests
-from pyoxigraph import NamedNode, Quad, QueryResultsFormat, RdfFormat, Triple, parse, serialize
+from pyoxigraph import NamedNode, Quad, RdfFormat, Triple, parse, serialize
 
-from alliance.store.base import GraphStore, GraphWriter, SerializedResult, in_process_only
+from alliance.store.base import (
+    Answer,
+    Dataset,
+    GraphStore,
+    GraphWriter,
+    SerializedResult,
+    in_process_only,
+)
 from alliance.store.errors import StoreError
 from alliance.store.limits import QueryResult
 from alliance.store.remote import union as remote_union
@@ -158,38 +165,21 @@ class RemoteStore(GraphStore):
     def query_serialized(
         self,
         sparql: str,
+        answer: Answer,
         *,
-        results_format: QueryResultsFormat | None,
-        graph_format: RdfFormat | None,
+        dataset: Dataset | None = None,
         timeout: float | None = None,
-        max_rows: int | None = None,
-        max_bytes: int | None = None,
-        prefixes: dict[str, str] | None = None,
-        union_default_graph: bool = True,
-        default_graphs: list[NamedNode] | None = None,
-        named_graphs: list[NamedNode] | None = None,
     ) -> SerializedResult:
         """The default's answer, with `timeout` as the HTTP client's limit.
 
         Past it the connection is closed and QueryTimeout raised, so that the serving thread
         is free again (the remote server stops the query at its own limit). The answer is
         parsed and written here rather than passed on as the server wrote it: Virtuoso's
-        bytes are not standard (see the module docstring).
+        bytes are not standard (see answers.py).
         """
         self._local.timeout = None if in_process_only() else timeout
         try:
-            return super().query_serialized(
-                sparql,
-                results_format=results_format,
-                graph_format=graph_format,
-                timeout=timeout,
-                max_rows=max_rows,
-                max_bytes=max_bytes,
-                prefixes=prefixes,
-                union_default_graph=union_default_graph,
-                default_graphs=default_graphs,
-                named_graphs=named_graphs,
-            )
+            return super().query_serialized(sparql, answer, dataset=dataset, timeout=timeout)
         finally:
             self._local.timeout = None
 
