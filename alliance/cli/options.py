@@ -94,12 +94,21 @@ STORE_HELP = (
 )
 
 
-def store_option(func):  # noqa: ANN001, ANN201 - click decorator
-    return click.option(
-        "--store",
-        "store_location",
-        envvar="ALLIANCE_STORE",
-        show_envvar=True,
-        metavar="DIR|URL",
-        help=STORE_HELP,
-    )(remote_store_options(func))
+def store_option_saying(text: str) -> Callable[[F], F]:
+    """`--store` and the remote-store options, `--store` explained by `text`."""
+
+    def decorate(func: F) -> F:
+        return click.option(
+            "--store",
+            "store_location",
+            envvar="ALLIANCE_STORE",
+            show_envvar=True,
+            metavar="DIR|URL",
+            help=text,
+        )(remote_store_options(func))
+
+    return decorate
+
+
+#: `--store` and the remote-store options, as most commands explain them.
+store_option = store_option_saying(STORE_HELP)

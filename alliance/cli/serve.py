@@ -8,22 +8,13 @@ import tempfile
 
 import click
 
-from alliance.cli.options import remote_store_options, store_access
+from alliance.cli.options import store_access, store_option
 from alliance.server.serving.worker import LIGHT_THREADS
 from alliance.server.settings import DEFAULT_BASE, Settings
 
 
 @click.command()
-@click.option(
-    "--store",
-    "store_location",
-    envvar="ALLIANCE_STORE",
-    show_envvar=True,
-    metavar="DIR|URL",
-    help="Folder of the embedded store (default ~/.local/share/alliance/store), or the "
-    "http(s) URL of a remote SPARQL query endpoint (see --store-update).",
-)
-@remote_store_options
+@store_option
 @click.option("--host", default="127.0.0.1", show_default=True, envvar="ALLIANCE_HOST")
 @click.option("--port", default=8000, show_default=True, type=int, envvar="ALLIANCE_PORT")
 @click.option(

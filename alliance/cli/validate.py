@@ -13,22 +13,16 @@ from pathlib import Path
 
 import click
 
-from alliance.cli.options import remote_store_options, store_access
+from alliance.cli.options import store_access, store_option_saying
 from alliance.shapes.render import FORMATS
 
 
 @click.command("validate")
-@click.option(
-    "--store",
-    "store_location",
-    envvar="ALLIANCE_STORE",
-    show_envvar=True,
-    metavar="DIR|URL",
-    help="Folder of the embedded store, or http(s) URL of a remote SPARQL endpoint: validated "
+@store_option_saying(
+    "Folder of the embedded store, or http(s) URL of a remote SPARQL endpoint: validated "
     "when no FILE is given, else the context the FILEs are validated in (default without "
-    "FILE: ~/.local/share/alliance/store).",
+    "FILE: ~/.local/share/alliance/store)."
 )
-@remote_store_options
 @click.option(
     "--shapes",
     "shapes_paths",
