@@ -5,6 +5,8 @@ from pyoxigraph import NamedNode
 ALLI = "https://w3id.org/alliance/ontology#"
 ONTOLOGY_IRI = "https://w3id.org/alliance/ontology"
 ID = "https://w3id.org/alliance/id/"
+#: The project's SHACL shapes (shapes/shapes.ttl).
+SHAPES_NS = "https://w3id.org/alliance/shapes#"
 VOCAB = "https://w3id.org/alliance/vocab/"
 
 IGEO = "http://rdf.insee.fr/def/geo#"

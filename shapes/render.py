@@ -25,7 +25,7 @@ from rdflib.collection import Collection
 from rdflib.namespace import RDF, SH, XSD
 from rdflib.term import Node
 
-from alliance.namespaces import PREFIXES
+from alliance.namespaces import PREFIXES, SHAPES_NS
 from alliance.problems import Problem
 from alliance.shapes import SHAPES_DIR
 from alliance.shapes.curator_report import SEVERITIES, CuratorReport, Finding, Location
@@ -34,7 +34,6 @@ if TYPE_CHECKING:
     from jinja2 import Environment
 
 FORMATS = ("text", "html", "csv", "turtle", "json")
-SHAPES_NS = "https://w3id.org/alliance/shapes#"
 
 JSON_FORMAT = """\
 {

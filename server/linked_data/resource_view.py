@@ -21,6 +21,7 @@ from alliance.namespaces import (
     ONTOLOGY_IRI,
     PREFIXES,
     RDF,
+    SHAPES_NS,
     VOCAB,
     XSD,
     alli,
@@ -31,7 +32,6 @@ from alliance.server.linked_data import describe
 from alliance.server.linked_data.describe import Labels, Queryable, Statement, Term
 from alliance.server.linked_data.mapsvg import PointMap, parse_point, point_map
 
-SHAPES_NS = "https://w3id.org/alliance/shapes#"
 SHAPES_IRI = "https://w3id.org/alliance/shapes"
 #: Incoming statements listed on a page; the total is always given.
 INCOMING_LIMIT = 100

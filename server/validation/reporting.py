@@ -9,7 +9,7 @@ from collections.abc import Callable
 from flask import Response, request
 from rdflib import URIRef
 
-from alliance.namespaces import ID
+from alliance.namespaces import ID, SHAPES_NS
 from alliance.problems import Problem
 from alliance.server.web.negotiation import NotAcceptable
 from alliance.shapes.curator_report import CuratorReport, Finding
@@ -22,7 +22,6 @@ REPORT_NAMES = {"turtle": "text/turtle", "ttl": "text/turtle", "json": "applicat
 REPORT_NAMES |= {"html": "text/html"}
 LANGUAGES = ("fr", "en")
 FORM_TYPES = {"multipart/form-data", "application/x-www-form-urlencoded"}
-SHAPES_NS = "https://w3id.org/alliance/shapes#"
 UNSAFE_IRI = re.compile(r'[\s<>"{}|^`\\]')
 #: RDF answers of /shapes (a single graph: no N-Quads or TriG).
 
