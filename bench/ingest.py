@@ -4,7 +4,8 @@ In one run, on the same triples:
   * `alliance ingest` into a fresh store (build, validate, publish);
   * `oxigraph load` of the same quads (N-Quads dumped from that store) into a fresh folder;
   * one plain pySHACL run over the same graph (all triples, the project's shapes).
-Prints seconds and ratios, and the store's size on disk. Target: cold ingest with validation <= 10 s on 2 cores.
+Prints seconds and ratios, and the store's size on disk.
+Target: cold ingest with validation <= 10 s on 2 cores.
 Shared machines vary: compare ratios within one run, not absolute figures across runs.
 
 Usage: python bench/ingest.py [--repeat N] [--skip-pyshacl]
@@ -88,9 +89,8 @@ def main() -> None:
             shacl_s, report = timed(plain, 1)
             rows.append(("plain pySHACL over the same graph (once)", shacl_s))
         print(f"{len(triples):,} triples in {len(graphs)} graphs")
-        print(
-            f"store folder {_size(store_dir) / 2**20:.1f} MiB, N-Quads dump {_size(dump) / 2**20:.1f} MiB"
-        )
+        mib = 2**20
+        print(f"store folder {_size(store_dir) / mib:.1f} MiB, dump {_size(dump) / mib:.1f} MiB")
         for label, seconds in rows:
             print(f"{label:48} {seconds:7.2f} s   ratio to ingest {seconds / ingest_s:5.2f}")
         verdict = "meets" if ingest_s <= 10 else "misses"
