@@ -9,11 +9,12 @@ from alliance.ingest.curated import CuratedFacts
 from alliance.ingest.rdf_files import RdfFiles, file_source, ontology_source
 from alliance.ingest.source import Source
 from alliance.ingest.territories import Territories
+from alliance.ingest.territory_history import TerritoryHistory
 
 
 def bundled_sources() -> list[Source]:
     """The sources the service is built from, in ingest order."""
-    return [ontology_source(), Territories(), CuratedFacts()]
+    return [ontology_source(), Territories(), TerritoryHistory(), CuratedFacts()]
 
 
 class UnknownSource(ValueError):
@@ -23,7 +24,7 @@ class UnknownSource(ValueError):
 def resolve(spec: str) -> Source:
     """A source from a command-line argument.
 
-    `territories`, `facts`, `ontology`: a bundled source. A folder: curated
+    `territories`, `territory-history`, `facts`, `ontology`: a bundled source. A folder: curated
     CSV tables (graph `facts`). An RDF file: its own graph `file-{stem}`.
     `NAME=PATH` chooses the graph name for a folder or a file.
     """

@@ -21,7 +21,13 @@ from pathlib import Path
 
 from pyoxigraph import Literal, NamedNode, Triple
 
-from alliance.ingest.reference.snapshot import EPCI_NATURES, PACKAGE_DIR, SNAPSHOT_JSON, TABLES
+from alliance.ingest.reference.snapshot import (
+    EPCI_NATURES,
+    GEOGRAPHY_DATE,
+    PACKAGE_DIR,
+    SNAPSHOT_JSON,
+    TABLES,
+)
 from alliance.ingest.source import Progress, SourceError, no_progress
 from alliance.namespaces import (
     ID,
@@ -125,9 +131,10 @@ class Territories:
         """Every triple of the territories graph; raises SourceError before emitting any."""
         snapshot = self.load()
         yield from _documents()
-        yield Triple(
-            graph_iri(self.name), alli.populationVintage, Literal(snapshot.population_vintage)
-        )
+        graph = graph_iri(self.name)
+        yield Triple(graph, alli.populationVintage, Literal(snapshot.population_vintage))
+        # the day the communes and EPCI describe (inferred: see snapshot.GEOGRAPHY_NOTE)
+        yield Triple(graph, dcterms.temporal, Literal(GEOGRAPHY_DATE, datatype=xsd.date))
         yield from _emit(snapshot, progress)
 
     # --- reading and validation ------------------------------------------------------------

@@ -58,7 +58,7 @@ def ingest(
 ) -> None:
     """Build or update the store from sources, each into its own named graph.
 
-    SOURCE is a bundled source (ontology, territories, facts), a folder of
+    SOURCE is a bundled source (ontology, territories, territory-history, facts), a folder of
     curated CSV tables, or an RDF file (.ttl, .nt, .rdf, .jsonld); NAME=PATH
     picks the graph name. Without SOURCE, every bundled source is ingested.
 

@@ -18,19 +18,22 @@ def snapshot() -> None:
 
 @snapshot.command("certify")
 def certify_command() -> None:
-    """Validate the snapshot in full and record the result beside it.
+    """Validate the snapshot and its history in full and record the results beside them.
 
     Run after changing the shapes or the ontology: ingest reuses the record
     only while the snapshot, shapes and ontology are byte-identical to what
     it certifies.
     """
-    from alliance.ingest.reference.certificate import CERTIFICATE, certify
+    from alliance.ingest.reference.certificate import CERTIFICATES, certify
     from alliance.ingest.territories import Territories
+    from alliance.ingest.territory_history import TerritoryHistory
 
-    start = time.perf_counter()
-    report = certify(Territories())
-    counts = ", ".join(f"{n} {s}" for s, n in sorted(report.counts().items())) or "conforms"
-    click.echo(f"{CERTIFICATE}: {counts} ({time.perf_counter() - start:.1f} s)")
+    for source in (Territories(), TerritoryHistory()):
+        start = time.perf_counter()
+        report = certify(source)
+        counts = ", ".join(f"{n} {s}" for s, n in sorted(report.counts().items())) or "conforms"
+        elapsed = time.perf_counter() - start
+        click.echo(f"{CERTIFICATES[source.name]}: {counts} ({elapsed:.1f} s)")
 
 
 @click.command(name="rebuild")

@@ -1,7 +1,7 @@
-"""The recorded validation of the territories snapshot.
+"""The recorded validation of the bundled reference sources (territories and their history).
 
-Validating 35k communes with pySHACL takes longer than the whole rest of an
-ingest, and the snapshot changes only when it is rebuilt. So the full
+Validating 35k communes (or 43k commune versions) with pySHACL takes longer than the
+whole rest of an ingest, and the snapshot changes only when it is rebuilt. So the full
 validation runs then (`alliance snapshot certify`, also run by `alliance
 snapshot rebuild`) and its results are recorded in `validation.json` with the
 checksums of everything they depend on: the snapshot, the shapes, the
@@ -29,6 +29,11 @@ from alliance.shapes.report import Report, Result
 log = logging.getLogger(__name__)
 
 CERTIFICATE = PACKAGE_DIR / "validation.json"
+#: The bundled sources validated when built, not at ingest: graph name → its record.
+CERTIFICATES = {
+    "territories": CERTIFICATE,
+    "territory-history": PACKAGE_DIR / "history-validation.json",
+}
 
 
 def _dependencies(source: Source) -> dict[str, str]:
@@ -40,8 +45,9 @@ def _dependencies(source: Source) -> dict[str, str]:
     }
 
 
-def certify(source: Source, path: Path = CERTIFICATE) -> Report:
+def certify(source: Source, path: Path | None = None) -> Report:
     """Validate the whole source (with the ontology) and record the results."""
+    path = path or CERTIFICATES[source.name]
     triples = list(source.build())
     ontology = list(ontology_source().build())
     # Only the source's own nodes: the ontology's concepts belong to its own graph.
@@ -58,9 +64,10 @@ def certify(source: Source, path: Path = CERTIFICATE) -> Report:
     return report
 
 
-def certified_report(source: Source, path: Path = CERTIFICATE) -> Report | None:
+def certified_report(source: Source, path: Path | None = None) -> Report | None:
     """The recorded report if it still applies to exactly these inputs, else None."""
-    if source.name != "territories" or not path.is_file():
+    path = path or CERTIFICATES.get(source.name)
+    if path is None or not path.is_file():
         return None
     try:
         record = json.loads(path.read_text(encoding="utf-8"))
