@@ -21,6 +21,8 @@ from alliance.ingest.curated.schema import (
     Column,
     Kind,
 )
+from alliance.ingest.reference.history import EPCI_VINTAGE
+from alliance.ingest.reference.snapshot import GEOGRAPHY_DATE as TODAY_LIST
 from alliance.ingest.reference.snapshot import ReferenceCodes
 from alliance.problems import Problem
 
@@ -51,7 +53,13 @@ def check(facts: Facts) -> list[Problem]:
         for row in facts.rows[table.name]:
             for column in table.all_columns():
                 problems += check_cell(facts, row, column)
-    for rule in (check_parts, check_signatures, check_commitments, check_roles):
+    for rule in (
+        check_parts,
+        check_signatures,
+        check_commitments,
+        check_roles,
+        check_dated_parties,
+    ):
         problems += rule(facts)
     return problems
 
@@ -157,8 +165,8 @@ def bad_territory(codes: ReferenceCodes, value: str) -> str | None:
     if prefix == "epci":
         if not SIREN_RE.match(code):
             return f"'{code}' is not a SIREN: expected 9 digits, as in epci:200046977"
-        if code not in codes.epci:
-            return f"no EPCI with SIREN {code} in the reference territories"
+        if code not in codes.epci and code not in codes.former_epci:
+            return f"no EPCI with SIREN {code} in the reference territories, today or in 2020"
     elif prefix == "commune":
         if not COG_RE.match(code):
             return f"'{code}' is not a commune code (COG): expected 5 characters, as in 69123"
@@ -259,7 +267,40 @@ def check_roles(facts: Facts) -> Iterator[Problem]:
         party = row.one("party")
         if row.one("role") != "metropolis" or not party.startswith("epci:"):
             continue
-        nature = facts.codes.epci.get(party.removeprefix("epci:"), ("", ""))[1]
+        code = party.removeprefix("epci:")
+        nature = (facts.codes.epci.get(code) or facts.codes.former_epci.get(code, ("", "")))[1]
         if nature and nature != "ME":
             message = f"role metropolis needs an EPCI of nature ME; {party} has nature {nature}"
             yield row.problem("role", message)
+
+
+def check_dated_parties(facts: Facts) -> Iterator[Problem]:
+    """A dated fact names the territories of its date, not today's bodies that replaced them.
+
+    The bundled lists bound when an EPCI existed: one of today's EPCI missing from the list of
+    1 January 2020 was created after that day; one of that list missing today ended before
+    today's list. A signature (dated) and a party of a dated agreement are checked.
+    """
+    codes = facts.codes
+    dated: list[tuple[Row, str, str, str]] = [
+        (row, "on_behalf_of", row.one("on_behalf_of"), row.one("date"))
+        for row in facts.rows["signatures"]
+    ]
+    for row in facts.rows["parties"]:
+        agreement = facts.get("agreements", row.one("agreement"))
+        if agreement is not None:
+            dated.append((row, "party", row.one("party"), agreement.one("date")))
+    for row, column, party, day in dated:
+        prefix, _, code = party.partition(":")
+        if prefix != "epci" or not day or bad_date(day) or not codes.epci_2020:
+            continue
+        if code in codes.epci and code not in codes.epci_2020 and day < EPCI_VINTAGE:
+            message = (
+                f"{party} did not exist on {EPCI_VINTAGE} (it is not in that day's EPCI list), "
+                f"so it cannot be a party on {day}: name the body of that date, e.g. the one it "
+                "succeeded (see ingest/reference/epci-changes.csv)"
+            )
+            yield row.problem(column, message)
+        elif code in codes.former_epci and day > TODAY_LIST:
+            message = f"{party} is gone from today's EPCI list, so it cannot be a party on {day}"
+            yield row.problem(column, message)

@@ -108,7 +108,7 @@ class Emitter:
         if not sep:
             return self.facts.index["actors"][ref].one(f"label_{language}")
         if prefix == "epci":
-            return codes.epci[code][0]
+            return (codes.epci.get(code) or codes.former_epci[code])[0]
         names = {"commune": codes.communes, "departement": codes.departements}
         return names.get(prefix, codes.regions)[code]
 
