@@ -107,7 +107,12 @@ def built_bundled_store() -> Path:
             shutil.rmtree(building, ignore_errors=True)
             with open_store(building) as store:
                 summary = ingest(store, bundled_sources(), trusted=certified_report)
-            assert {o.source for o in summary.outcomes} == {"ontology", "territories", "facts"}
+            assert {o.source for o in summary.outcomes} == {
+                "ontology",
+                "territories",
+                "territory-history",
+                "facts",
+            }
             building.rename(built)
     return built
 

@@ -21,7 +21,7 @@ METROPOLISES = {
     "242900314",  # Brest
     "200054781",  # Grand Paris
     "200040715",  # Grenoble
-    "200093201",  # Lille
+    "245900410",  # Lille, the body of 2016 (merged into 200093201 in 2020)
     "200046977",  # Lyon
     "243400017",  # Montpellier
     "245400676",  # Nancy

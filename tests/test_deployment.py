@@ -638,7 +638,12 @@ def test_instances_over_one_remote_store(
     assert_not_empty(expected)
     expected_http = http_answers(f"http://127.0.0.1:{unit_server[0]}")
     engine = oxigraph_engine
-    assert {o.source for o in oxigraph_summary.outcomes} == {"ontology", "territories", "facts"}
+    assert {o.source for o in oxigraph_summary.outcomes} == {
+        "ontology",
+        "territories",
+        "territory-history",
+        "facts",
+    }
     instances: list[subprocess.Popen] = []
     try:
         # As the guide says: the store's endpoints in the environment, then `alliance ingest`

@@ -40,11 +40,18 @@ QUESTIONS: dict[int, str] = {
     7: "cq7-provenance",
     8: "cq8-metropoles-not-signatories",
     9: "cq9-territory-involvement",
+    10: "territory-members",
+    11: "territory-counts",
+    12: "territory-history",
+    13: "cq13-pilot-urban-members-over-time",
+    14: "cq14-pact-signatories-in-2016",
+    15: "cq15-signatory-changes-since-pact",
 }
 
-#: The 15 metropolises that signed the Pacte État-métropoles, by today's SIREN.
+#: The 15 metropolises that signed the Pacte État-métropoles, by their SIREN of 6 July 2016
+#: (Lille's body of that day, 245900410, merged into 200093201 in 2020).
 SIGNATORY_SIRENS: frozenset[str] = frozenset(
-    "200054807 243300316 242900314 200054781 200040715 200093201 200046977 243400017 "
+    "200054807 243300316 242900314 200054781 200040715 245900410 200046977 243400017 "
     "245400676 244400404 200030195 243500139 200023414 246700488 243100518".split()
 )
 #: The four pilot contracts: urban EPCI SIREN -> (contract slug, rural party slug).
@@ -299,8 +306,9 @@ def test_cq7_provenance_of_every_curated_fact(store: GraphStore) -> None:
 
 def test_cq8_metropoles_that_did_not_sign(store: GraphStore) -> None:
     metropoles = {r["siren"] for r in read_rows("epci") if r["nature"] == "ME"}
-    assert SIGNATORY_SIRENS <= metropoles
-    expected = metropoles - SIGNATORY_SIRENS
+    # Lille's signatory of 2016 is gone: today's MEL (200093201) succeeded it in 2020
+    assert SIGNATORY_SIRENS - {"245900410"} <= metropoles and "200093201" in metropoles
+    expected = metropoles - SIGNATORY_SIRENS - {"200093201"}
     rows = run(store, "cq8-metropoles-not-signatories")
     assert len(rows) == len(expected) == 7
     assert {value(r["siren"]) for r in rows} == expected
@@ -353,7 +361,12 @@ def test_cq9_an_uninvolved_commune(store: GraphStore) -> None:
 
 def test_cq9_unbound_lists_every_territory(store: GraphStore) -> None:
     rows = run(store, "cq9-territory-involvement")
-    assert {value(r["how"]) for r in rows} == {"direct", "via EPCI", "via commune's EPCI"}
+    assert {value(r["how"]) for r in rows} == {
+        "direct",
+        "via EPCI",
+        "via commune's EPCI",
+        "via its EPCI of the agreement's date",  # Lille's communes, through the 2016 body
+    }
     lyon = [r for r in rows if value(r["territory"]) == ID + "commune/69123"]
     assert lyon == involvement(store, ID + "commune/69123")
 

@@ -191,7 +191,9 @@ def test_the_bundled_facts_conform() -> None:
 def test_the_store_is_validated_without_file(bundled_store_dir: Path) -> None:
     """The published dataset has no Violation; its Warnings and Infos make it not conform."""
     code, document = run_json("--store", bundled_store_dir)
-    store_graphs = {graph_iri(name) for name in ("ontology", "territories", "facts")}
+    store_graphs = {
+        graph_iri(name) for name in ("ontology", "territories", "territory-history", "facts")
+    }
     assert code == 1
     counts = document["counts"]["severity"]
     assert counts["Violation"] == 0

@@ -49,7 +49,7 @@ ANSWERS: dict[str, Callable[[GraphStore], None]] = {
     for name, check in vars(test_queries).items()
     if name.startswith("test_") and list(inspect.signature(check).parameters) == ["store"]
 }
-GRAPHS = {graph_iri(name) for name in ("ontology", "territories", "facts")}
+GRAPHS = {graph_iri(name) for name in ("ontology", "territories", "territory-history", "facts")}
 SCRATCH = NamedNode(graph_iri("test-scratch").value)
 P = NamedNode("https://w3id.org/alliance/id/test/marker")
 

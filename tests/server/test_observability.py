@@ -81,7 +81,7 @@ def test_health_says_the_store_answers(client) -> None:  # noqa: ANN001
     body = response.get_json()
     assert body["status"] == "ok"
     assert body["store"] == "reachable"
-    assert body["graphs"] == 3
+    assert body["graphs"] == 4
     assert body["generation"]
     assert body["version"]
 

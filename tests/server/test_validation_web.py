@@ -327,7 +327,9 @@ def test_latest_shows_the_session_ingest_of_three_graphs(client: FlaskClient) ->
     response = client.get("/validate/latest", headers={"Accept": "application/json"})
     assert response.status_code == 200
     graphs = {g["graph"]: g for g in response.get_json()["graphs"]}
-    assert set(graphs) == {f"{ID}graph/{n}" for n in ("ontology", "territories", "facts")}
+    assert set(graphs) == {
+        f"{ID}graph/{n}" for n in ("ontology", "territories", "territory-history", "facts")
+    }
     assert all(g["recorded"] and g["validated_at"] for g in graphs.values())
     territories = graphs[f"{ID}graph/territories"]["report"]
     certificate = certified_report(Territories())
@@ -341,14 +343,14 @@ def test_latest_shows_the_session_ingest_of_three_graphs(client: FlaskClient) ->
 
 def test_latest_as_html_and_turtle(client: FlaskClient) -> None:
     html = client.get("/validate/latest", headers={"Accept": "text/html"}).get_data(as_text=True)
-    assert html.count('class="graph-validation"') == 3
+    assert html.count('class="graph-validation"') == 4
     assert 'href="/id/graph/territories"' in html and '<section class="shape">' in html
     response = client.get("/validate/latest", headers={"Accept": "text/turtle"})
     graph = rdflib.Graph().parse(data=response.get_data(as_text=True), format="turtle")
     reports = list(graph.subjects(RDF.type, SH.ValidationReport))
-    assert len(reports) == 3
+    assert len(reports) == 4
     assert {str(graph.value(r, DCTERMS.subject)) for r in reports} == {
-        f"{ID}graph/{n}" for n in ("ontology", "territories", "facts")
+        f"{ID}graph/{n}" for n in ("ontology", "territories", "territory-history", "facts")
     }
 
 
@@ -358,7 +360,7 @@ def test_the_record_is_stored_with_the_graph(store: GraphStore) -> None:
         union_default_graph=False,
     )
     records = {row["g"].value: json.loads(row["r"].value) for row in rows}
-    assert len(records) == 3
+    assert len(records) == 4
     assert all({"conforms", "counts", "results"} <= set(r) for r in records.values())
 
 
