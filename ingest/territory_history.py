@@ -137,7 +137,8 @@ class TerritoryHistory:
         graph = graph_iri(self.name)
         yield from _documents(graph)
         yield from _versions(versions, progress)
-        yield from _epci_2020(epcis, versions)
+        ended = {row["from"]: row["date"] for row in changes}
+        yield from _epci_2020(epcis, versions, ended)
         yield from _epci_changes(changes)
         yield from _curated_perimeters(perimeters, changes, sources, versions, epcis)
 
@@ -307,7 +308,9 @@ def _overlapping(
     return found
 
 
-def _epci_2020(epcis: list, versions: list[CommuneVersion]) -> Iterator[Triple]:
+def _epci_2020(
+    epcis: list, versions: list[CommuneVersion], ended: dict[str, str]
+) -> Iterator[Triple]:
     """The 2020 list: one perimeter per EPCI, and the EPCI of 2020 that are gone today."""
     T, N, L = Triple, NamedNode, Literal
     a, source = rdf.type, dcterms.source
@@ -323,11 +326,17 @@ def _epci_2020(epcis: list, versions: list[CommuneVersion]) -> Iterator[Triple]:
             yield T(body, a, org.FormalOrganization)
             yield T(body, alli.siren, L(e.siren))
             yield T(body, igeo.nom, L(e.name))
-            yield T(body, rdfs.label, L(e.name, language="fr"))
+            # the label tells it from today's body of the same name
+            until_fr = f"jusqu'au {ended[e.siren]}" if e.siren in ended else "liste de 2020"
+            until_en = f"until {ended[e.siren]}" if e.siren in ended else "2020 list"
+            yield T(body, rdfs.label, L(f"{e.name} (SIREN {e.siren}, {until_fr})", language="fr"))
+            yield T(body, rdfs.label, L(f"{e.name} (SIREN {e.siren}, {until_en})", language="en"))
             yield T(body, alli.epciNature, N(kinds + slug))
             yield T(body, source, SOURCE_EPCI_2020)
         perimeter = N(f"{ID}epci/{e.siren}/perimeter/{EPCI_VINTAGE}")
         yield T(perimeter, a, alli.Perimeter)
+        yield T(perimeter, rdfs.label, L(f"{e.name} : périmètre au {EPCI_VINTAGE}", language="fr"))
+        yield T(perimeter, rdfs.label, L(f"{e.name}: perimeter on {EPCI_VINTAGE}", language="en"))
         yield T(perimeter, alli.perimeterOf, body)
         yield T(perimeter, alli.describesDate, day)
         yield T(perimeter, alli.kindOnDate, NATURES[e.nature][0])
@@ -374,6 +383,7 @@ def _curated_perimeters(
     T, N, L = Triple, NamedNode, Literal
     a = rdf.type
     lists = {e.siren: e.members for e in epcis}
+    names = {e.siren: e.name for e in epcis}
     used = {source for row in changes for source in row["source"].split()}
     for row in rows:
         body = N(f"{ID}epci/{row['territory']}")
@@ -384,6 +394,11 @@ def _curated_perimeters(
             (codes.add if change[0] == "+" else codes.discard)(change[1:])
         members_at = _overlapping(versions, row["valid_from"], row["valid_until"])
         yield T(perimeter, a, alli.Perimeter)
+        name, span = names.get(row["territory"], row["territory"]), row["valid_from"]
+        span_fr = f"du {span} au {row['valid_until']} (exclu)"
+        span_en = f"from {span} to {row['valid_until']} (excluded)"
+        yield T(perimeter, rdfs.label, L(f"{name} : périmètre {span_fr}", language="fr"))
+        yield T(perimeter, rdfs.label, L(f"{name}: perimeter {span_en}", language="en"))
         yield T(perimeter, alli.perimeterOf, body)
         yield T(perimeter, alli.validFrom, _date(row["valid_from"]))
         yield T(perimeter, alli.validUntil, _date(row["valid_until"]))

@@ -73,9 +73,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.slow)
 
 
-#: Where built stores are kept between test runs (ALLIANCE_TEST_CACHE overrides it).
-STORE_CACHE = Path(
-    os.environ.get("ALLIANCE_TEST_CACHE") or Path.home() / ".cache" / "alliance-tests"
+#: Where built stores are kept between test runs (ALLIANCE_TEST_CACHE overrides it): one
+#: folder per checkout, so that two work trees do not remove each other's store as stale.
+STORE_CACHE = (
+    Path(os.environ.get("ALLIANCE_TEST_CACHE") or Path.home() / ".cache" / "alliance-tests")
+    / hashlib.sha256(str(HERE.parent.resolve()).encode()).hexdigest()[:12]
 )
 #: The folders whose files decide what an ingest of the bundled sources publishes.
 STORE_INPUTS = ("alliance", "ingest", "ontology", "shapes", "store")

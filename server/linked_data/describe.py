@@ -273,6 +273,72 @@ def part_of(source: Queryable, iri: NamedNode) -> list[tuple[NamedNode, list[Nam
     return list(types.items())
 
 
+@dataclass(frozen=True)
+class InTime:
+    """One line of a territory's history: a version, a change, or a perimeter known."""
+
+    what: str  # "version", "predecessor", "successor" or "perimeter"
+    item: NamedNode
+    start: str | None = None
+    end: str | None = None
+    on: str | None = None
+    kind: str | None = None
+    count: str | None = None
+    basis: str | None = None
+
+
+def in_time(source: Queryable, iri: NamedNode) -> list[InTime]:
+    """What the territory history says of `iri`: its versions, changes and known perimeters."""
+    a, o = _nt(iri), "https://w3id.org/alliance/ontology#"
+    rows = source.query(
+        f"""PREFIX alli: <{o}> PREFIX dcterms: <http://purl.org/dc/terms/>
+        SELECT DISTINCT ?what ?item ?start ?end ?on ?kind ?count ?basis WHERE {{
+          {{ ?item dcterms:isVersionOf {a} . BIND("version" AS ?what) }}
+          UNION {{
+            {a} alli:validFrom ?start . BIND({a} AS ?item) BIND("version" AS ?what)
+            FILTER NOT EXISTS {{ {a} alli:perimeterOf ?territory }}
+          }}
+          UNION {{
+            {a} alli:predecessor ?item . BIND("predecessor" AS ?what)
+            OPTIONAL {{ ?c alli:fromVersion ?item ; alli:toVersion {a} ;
+                         alli:changeDate ?on ; alli:changeKind ?kind }}
+          }}
+          UNION {{
+            {a} alli:successor ?item . BIND("successor" AS ?what)
+            OPTIONAL {{ ?c alli:fromVersion {a} ; alli:toVersion ?item ;
+                         alli:changeDate ?on ; alli:changeKind ?kind }}
+          }}
+          UNION {{
+            ?item alli:perimeterOf {a} . BIND("perimeter" AS ?what)
+            OPTIONAL {{ ?item alli:describesDate ?on }}
+            OPTIONAL {{ ?item alli:memberCount ?count }}
+            OPTIONAL {{ ?item alli:basis ?basis }}
+          }}
+          OPTIONAL {{ ?item alli:validFrom ?start }}
+          OPTIONAL {{ ?item alli:validUntil ?end }}
+        }}"""
+    )
+
+    def text(term: Term | None) -> str | None:
+        return None if term is None else term.value
+
+    found = [
+        InTime(
+            what=row["what"].value,
+            item=row["item"],
+            start=text(row["start"]),
+            end=text(row["end"]),
+            on=text(row["on"]),
+            kind=text(row["kind"]),
+            count=text(row["count"]),
+            basis=text(row["basis"]).rsplit("/", 1)[-1] if row["basis"] is not None else None,
+        )
+        for row in rows
+    ]
+    order = ("version", "predecessor", "successor", "perimeter")
+    return sorted(found, key=lambda t: (order.index(t.what), t.start or t.on or "", t.item.value))
+
+
 def point(found: Iterable[Statement], source: Queryable, iri: NamedNode) -> str | None:
     """The WKT of the resource's point: its own geo:asWKT or that of its geometry."""
     for s in found:

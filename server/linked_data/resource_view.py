@@ -212,6 +212,7 @@ def build_page(
         items, total = describe.members(source, iri, predicate, limit=MEMBERS_LIMIT)
         if total:
             member_lists.append((section_id, title, items, total))
+    history = describe.in_time(source, iri)
     incoming, incoming_total = describe.incoming(
         source, iri, limit=INCOMING_LIMIT, exclude=[p for p, _, _ in MEMBER_SECTIONS]
     )
@@ -228,6 +229,7 @@ def build_page(
             *(i.subject for i in incoming),
             *(i.predicate for i in incoming),
             *(i.graph for i in incoming),
+            *(t.item for t in history),
         ],
     )
 
@@ -264,6 +266,10 @@ def build_page(
         shown = sorted((display.term(m) for m in items), key=lambda s: s.text.casefold())
         sections.append(Section(section_id, title, shown, total))
 
+    if history:
+        shown_history = [_in_time(display, t) for t in history]
+        sections.append(Section("in-time", "In time", shown_history, len(shown_history)))
+
     wkt = describe.point(found, source, iri)
     position = parse_point(wkt) if wkt else None
     title, title_lang = own.pick_lang("fr")
@@ -286,6 +292,21 @@ def build_page(
         sections=sections,
         map=point_map(*position) if position else None,
     )
+
+
+def _in_time(display: Display, line: describe.InTime) -> Shown:
+    """A version, change or perimeter of the territory, with its dates in the note."""
+    span = f"{line.start} – {line.end or '…'}" if line.start else None
+    if line.what == "version":
+        note = f"version in force {span}" if span else "version"
+    elif line.what in ("predecessor", "successor"):
+        note = f"{line.what} on {line.on}: {line.kind}" if line.on else line.what
+    else:
+        when = f"on {line.on}" if line.on else span or "undated"
+        count = f"{line.count} communes" if line.count else "communes unknown"
+        note = f"perimeter {when}: {count}" + (f" ({line.basis})" if line.basis else "")
+    shown = display.term(line.item)
+    return Shown(shown.text, shown.href, shown.iri, note=note)
 
 
 def _unique(items: list[Shown]) -> list[Shown]:

@@ -31,7 +31,7 @@ IANA = "https://www.iana.org/assignments/media-types/"
 LICENCE_OUVERTE = "https://www.etalab.gouv.fr/licence-ouverte-open-licence/"
 CC_BY = "https://creativecommons.org/licenses/by/4.0/"
 #: Graphs holding third-party reference data keep their producers' licence.
-REFERENCE_GRAPHS = {"territories"}
+REFERENCE_GRAPHS = {"territories", "territory-history"}
 #: Format IRIs (void:feature) of the dumps' syntaxes.
 FEATURES = {"application/n-quads": "N-Quads", "text/turtle": "Turtle"}
 #: The same vocabularies are also prefixes of the Turtle answer.
@@ -59,6 +59,8 @@ class Subset:
     triples: int
     licence: str
     sources: list[NamedNode]
+    #: the days the graph's data describe (its dcterms:temporal), for the reference graphs
+    temporal: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -103,6 +105,9 @@ def subsets(store: GraphStore) -> list[Subset]:
             f"SELECT ?t WHERE {{ GRAPH {graph} {{ {graph} <{DCTERMS}title> ?t }} }}"
         )
         title = next((row["t"].value for row in titles), name)
+        days = store.query(
+            f"SELECT ?d WHERE {{ GRAPH {graph} {{ {graph} <{DCTERMS}temporal> ?d }} }} ORDER BY ?d"
+        )
         found.append(
             Subset(
                 graph=graph,
@@ -112,6 +117,7 @@ def subsets(store: GraphStore) -> list[Subset]:
                 triples=store.graph_size(graph),
                 licence=LICENCE_OUVERTE if name in REFERENCE_GRAPHS else CC_BY,
                 sources=primary.get(graph, []),
+                temporal=[row["d"].value for row in days],
             )
         )
     return found
@@ -173,6 +179,10 @@ def triples(info: VoidInfo) -> list[Triple]:
             Triple(g, n(f"{DCTERMS}title"), Literal(subset.title, language="en")),
             Triple(g, n(f"{VOID}triples"), count(subset.triples)),
             Triple(g, n(f"{DCTERMS}license"), n(subset.licence)),
+        ]
+        out += [
+            Triple(g, n(f"{DCTERMS}temporal"), Literal(day, datatype=n(f"{XSD}date")))
+            for day in subset.temporal
         ]
         out += [Triple(g, n(f"{PROV}hadPrimarySource"), s) for s in subset.sources]
         out += [Triple(g, n(f"{DCTERMS}source"), s) for s in subset.sources]
