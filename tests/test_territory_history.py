@@ -8,6 +8,7 @@ Pierre-Bénite merged; Lille's signatory of 2016 is the body merged away in 2020
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -15,6 +16,7 @@ import pytest
 from pyoxigraph import QuerySolutions
 
 from alliance.ingest.curated import CuratedFacts
+from alliance.ingest.reference.history import read_epci_2020, read_versions, rebuild_history
 from alliance.ingest.source import SourceError
 from alliance.namespaces import ID
 from alliance.queries import named_queries
@@ -168,3 +170,67 @@ def test_the_gate_refuses_a_fact_naming_a_body_not_yet_created(tmp_path: Path) -
     assert any(
         "signatures.csv, row 9" in m and "did not exist on 2020-01-01" in m for m in messages
     )
+
+
+def test_rebuild_resolves_changes_to_communes(tmp_path: Path) -> None:
+    """A merger through a commune déléguée leads from each old commune to the new one."""
+    package = tmp_path / "package"
+    (package / "data").mkdir(parents=True)
+    (package / "package.json").write_text('{"version": "0.8.0"}', encoding="utf-8")
+    entries = [
+        {
+            "id": "COM-01001@1943-01-01",
+            "type": "COM",
+            "code": "01001",
+            "nom": "Aval",
+            "dateFin": "2016-01-01",
+            "raisonFin": "commune devenant déléguée",
+            "successeur": "COMD-01001@2016-01-01",
+        },
+        {
+            "id": "COM-01002@1943-01-01",
+            "type": "COM",
+            "code": "01002",
+            "nom": "Amont",
+            "dateFin": "2016-01-01",
+            "raisonFin": "commune devenant déléguée",
+            "successeur": "COMD-01002@2016-01-01",
+        },
+        {
+            "id": "COMD-01001@2016-01-01",
+            "type": "COMD",
+            "code": "01001",
+            "nom": "Aval",
+            "dateDebut": "2016-01-01",
+            "pole": "COM-01001@2016-01-01",
+        },
+        {
+            "id": "COMD-01002@2016-01-01",
+            "type": "COMD",
+            "code": "01002",
+            "nom": "Amont",
+            "dateDebut": "2016-01-01",
+            "pole": "COM-01001@2016-01-01",
+        },
+        {
+            "id": "COM-01001@2016-01-01",
+            "type": "COM",
+            "code": "01001",
+            "nom": "Val-Neuf",
+            "dateDebut": "2016-01-01",
+            "raisonDebut": "commune nouvelle",
+        },
+    ]
+    (package / "data/historique-communes.json").write_text(json.dumps(entries), "utf-8")
+    epci = [{"code": "200000001", "nom": "CC Test", "type": "CC", "membres": [{"code": "01001"}]}]
+    (package / "data/epci.json").write_text(json.dumps(epci), encoding="utf-8")
+    summary = rebuild_history(package, tmp_path / "out")
+    assert summary["counts"]["communes_valid"]["2015-01-01"] == 2
+    assert summary["counts"]["communes_valid"]["2017-01-01"] == 1
+    versions = {v.key: v for v in read_versions(tmp_path / "out")}
+    assert versions["01001@1943-01-01"].successors == ("01001@2016-01-01",)
+    assert versions["01002@1943-01-01"].successors == ("01001@2016-01-01",)
+    assert versions["01001@2016-01-01"].name == "Val-Neuf"
+    assert [e.members for e in read_epci_2020(tmp_path / "out")] == [("01001",)]
+    again = rebuild_history(package, tmp_path / "again")
+    assert again["files"] == summary["files"]  # byte-identical output

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import click
 
+from alliance.ingest.reference.history import PACKAGE_DIR as HISTORY_DIR
+from alliance.ingest.reference.history import rebuild_history
 from alliance.ingest.reference.snapshot import PACKAGE_DIR, rebuild_snapshot
 
 
@@ -106,3 +108,41 @@ def _rebuild_command() -> click.Command:
 
 
 snapshot.add_command(_rebuild_command())
+
+
+@snapshot.command("rebuild-history")
+@click.option(
+    "--from",
+    "package_dir",
+    required=True,
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="The unpacked @etalab/decoupage-administratif 0.8.0 data package (its package/ "
+    "folder, holding package.json and data/historique-communes.json, data/epci.json).",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=HISTORY_DIR,
+    show_default="the alliance.ingest.reference package folder",
+    help="Where to write commune-versions.csv.gz, epci-2020.csv.gz and history.json.",
+)
+def rebuild_history_command(package_dir: Path, out_dir: Path) -> None:
+    """Rebuild the territories' history from the decoupage-administratif data package.
+
+    Keeps the commune versions of type COM with their dates and the versions that follow
+    them, and the EPCI of 1 January 2020 with their members; the files are byte-identical
+    when the input is the same. Then certify (`alliance snapshot certify`).
+    """
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        summary = rebuild_history(package_dir, out_dir)
+    except (OSError, KeyError, ValueError) as error:
+        message = f"cannot rebuild the history from {package_dir}: {error}"
+        raise click.ClickException(message) from error
+    counts = summary["counts"]
+    click.echo(f"history written to {out_dir} ({summary['package']} {summary['version']})")
+    click.echo(f"  commune versions {counts['commune_versions']:>6}")
+    click.echo(f"  EPCI in 2020     {counts['epci_2020']:>6}")
+    for day, n in counts["communes_valid"].items():
+        click.echo(f"  communes on {day}: {n}")
