@@ -26,7 +26,10 @@ from pathlib import Path
 PACKAGE = "@triply/yasgui"
 VERSION = "4.2.28"
 #: The registry's `dist.integrity` of the tarball (`npm view @triply/yasgui@4.2.28 dist`).
-INTEGRITY = "sha512-HN1neZqERSGoDyk/Fg40nI+F0tHnaBxjqizhN0mur2Kj0oJsklBsFMRk/M+wW+ohy8dSEn7AgX3H0pPrV/wmVg=="
+INTEGRITY = (
+    "sha512-HN1neZqERSGoDyk/Fg40nI+F0tHnaBxjqizhN0mur2"
+    "Kj0oJsklBsFMRk/M+wW+ohy8dSEn7AgX3H0pPrV/wmVg=="
+)
 #: The files the page uses, and the licences that go with them (path in the tarball).
 FILES = (
     "package/build/yasgui.min.js",
@@ -48,7 +51,12 @@ def fetch(folder: Path) -> dict[str, bytes]:
     npm = shutil.which("npm")
     if npm is None:
         sys.exit("npm is needed to fetch the package (apt-get install npm)")
-    subprocess.run([npm, "pack", f"{PACKAGE}@{VERSION}", "--silent"], cwd=folder, check=True)
+    subprocess.run(
+        [npm, "pack", f"{PACKAGE}@{VERSION}", "--silent"],
+        cwd=folder,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     tarball = next(folder.glob("*.tgz"))
     found = integrity(tarball.read_bytes())
     if found != INTEGRITY:
