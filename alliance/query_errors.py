@@ -20,6 +20,7 @@ parser's list. The parser's own message is kept beside the explanation, never re
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import re
 from dataclasses import dataclass, field
@@ -97,6 +98,14 @@ class QueryError:
             "suggestions": list(self.suggestions),
             "parser": self.parser,
         }
+
+
+def moved_up(error: QueryError, lines: int) -> QueryError:
+    """The error with its position `lines` lines up: in the query as its author typed it,
+    when the text that was parsed had `lines` lines of declarations before it."""
+    if error.line is None or error.line <= lines:
+        return error
+    return dataclasses.replace(error, line=error.line - lines)
 
 
 @dataclass(frozen=True)
@@ -199,7 +208,7 @@ def _undeclared_prefix(
         declaration = None
         message = (
             f"the prefix {shown} is not declared; declare it with PREFIX {prefix}: <…> at the "
-            f"top of the query (this server knows {', '.join(sorted(known))})."
+            f"top of the query (the project's prefixes are {', '.join(sorted(known))})."
         )
     error = QueryError(message, parser, line, column, prefix=prefix, declaration=declaration)
     return token.start, error
