@@ -36,7 +36,9 @@
 
   var yasgui = new window.Yasgui(root, {
     persistenceId: null, // the editor starts with the page's query, not an old one
-    populateFromUrl: false,
+    // Links made by the share button (…/sparql#query=…) open their query; without a hash,
+    // YASGUI would read the page's own query string (?query=…&format=html) and run it.
+    populateFromUrl: window.location.hash.length > 1,
     copyEndpointOnNewTab: true,
     endpointCatalogueOptions: {
       getData: function () {

@@ -10,7 +10,7 @@ as a person types them (selenium's send_keys into CodeMirror's input).
 from __future__ import annotations
 
 import sys
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import pytest
 
@@ -34,12 +34,10 @@ def wait_for(driver, selector: str, seconds: float = 30):
 
 
 @pytest.fixture
-def page(server, offline_browser):
-    """The query page, loaded; after the test, no request went elsewhere."""
+def fresh(server, offline_browser):
+    """The offline browser, its logs emptied; after the test, no request went elsewhere."""
     chromium.requested_urls(offline_browser)
     chromium.console_errors(offline_browser)
-    offline_browser.get(server.sparql)
-    wait_for(offline_browser, "#yasgui .yasqe .CodeMirror")
     yield offline_browser
     own = urlsplit(server.url).netloc
     urls = chromium.requested_urls(offline_browser)
@@ -47,6 +45,14 @@ def page(server, offline_browser):
     assert [
         u for u in urls if urlsplit(u).scheme in ("http", "https") and urlsplit(u).netloc != own
     ] == []
+
+
+@pytest.fixture
+def page(server, fresh):
+    """The query page, loaded in the offline browser."""
+    fresh.get(server.sparql)
+    wait_for(fresh, "#yasgui .yasqe .CodeMirror")
+    return fresh
 
 
 def editor_input(driver):
@@ -192,3 +198,27 @@ def test_example_loads_into_the_editor(page):
     ]
     assert '"Métropole de Lyon"@fr' in names  # language tags shown
     assert chromium.console_errors(page) == []
+
+
+def test_form_error_page_shows_the_error_in_the_editor(server, fresh):
+    # What the form's Run button brings back for a malformed query, with scripts on.
+    fresh.get(f"{server.sparql}?{urlencode({'query': DOCS_QUERY, 'format': 'html'})}")
+    error = wait_for(fresh, "#editor-error")
+    assert error.find_element(By.CLASS_NAME, "message").text.startswith(
+        "Line 1, column 27: the prefix igeo: is not declared"
+    )
+    assert fresh.find_elements(By.ID, "query-error") == []  # moved, not doubled
+    assert fresh.execute_script(EDITOR_VALUE) == DOCS_QUERY
+    # The page's own query string is not run again by the editor.
+    assert fresh.find_elements(By.CSS_SELECTOR, "#yasgui .yasr tbody tr") == []
+    assert besides_the_refusal(chromium.console_errors(fresh)) == []
+
+
+def test_a_shared_link_opens_its_query(server, fresh):
+    shared = urlencode({"query": "SELECT (1 + 1 AS ?two) {}", "endpoint": server.sparql})
+    fresh.get(f"{server.sparql}#{shared}")
+    wait_for(fresh, "#yasgui .yasr tbody tr")
+    assert fresh.execute_script(EDITOR_VALUE) == "SELECT (1 + 1 AS ?two) {}"
+    cell = fresh.find_element(By.CSS_SELECTOR, "#yasgui .yasr tbody tr td:last-child")
+    assert cell.text == '"2"^^xsd:integer'
+    assert chromium.console_errors(fresh) == []
