@@ -49,7 +49,13 @@ KEYWORDS = frozenset(
 #: `error at LINE:COLUMN: MESSAGE`, as pyoxigraph writes a syntax error.
 _POSITION = re.compile(r"error at (\d+):(\d+): ?(.*)", re.DOTALL)
 #: Items of the parser's `expected one of …` list: quoted tokens, character classes, words.
-_EXPECTED_ITEM = re.compile(r""""((?:[^"\\]|\\.)*)"|\[(?:'[^']*'|[^\]'])*\]|([A-Za-z_]+)""")
+_EXPECTED_ITEM = re.compile(
+    r""""((?:[^"\\]|\\.)*)"|\[(?:'[^']*'|[^\]'])*\]|([A-Za-z_](?:[A-Za-z_ ]*[A-Za-z_])?)"""
+)
+#: The parser's own notes in its list that the explanations here already cover.
+_COVERED_NOTES = ("Prefix not found",)
+#: What starts an update (SPARQL 1.1 Update), which is not a query.
+UPDATE_STARTS = frozenset("INSERT DELETE LOAD CLEAR DROP CREATE ADD MOVE COPY WITH".split())
 _BARE_WORD = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 #: How many of the parser's expected tokens a message lists.
 SHOWN_EXPECTED = 12
@@ -89,7 +95,7 @@ class QueryError:
 
     def as_json(self) -> dict[str, object]:
         return {
-            "error": "malformed query",
+            "error": "Malformed query",
             "message": self.explained(),
             "line": self.line,
             "column": self.column,
@@ -122,6 +128,9 @@ def explain(query: str, parser_message: str, known: dict[str, str] = PREFIXES) -
     line, column, expected_text = int(found[1]), int(found[2]), found[3]
     offset = _offset(query, line, column)
     words = _words(query)
+    early = _update(query, words, parser_message) or _broken_token(query, parser_message)
+    if early is not None:
+        return early
     prefix_error = _undeclared_prefix(query, words, offset, known, parser_message)
     word_error = _unknown_word(query, words, offset, parser_message)
     errors = [e for e in (prefix_error, word_error) if e is not None]
@@ -130,6 +139,10 @@ def explain(query: str, parser_message: str, known: dict[str, str] = PREFIXES) -
     bracket_error = _unmatched_bracket(query, parser_message)
     if bracket_error is not None:
         return bracket_error
+    notes = _notes(expected_text)
+    if notes:  # the parser said it in words: "Duplicated variable name in SELECT"…
+        message = "; ".join(notes)
+        return QueryError(message + ".", parser_message, line, column)
     expected = _expected(expected_text)
     if offset >= len(query.rstrip()):
         message = "the parser could not go on at the end of the query"
@@ -138,6 +151,63 @@ def explain(query: str, parser_message: str, known: dict[str, str] = PREFIXES) -
     if expected:
         message += f"; expected one of {', '.join(expected)}"
     return QueryError(message + ".", parser_message, line, column, suggestions=tuple(expected))
+
+
+def _update(query: str, words: list[_Token], parser: str) -> QueryError | None:
+    """An update sent as a query: its first word after the prologue is an update's."""
+    for token in words:
+        word = token.text.upper()
+        if word in ("PREFIX", "BASE") or token.text.endswith(":"):
+            continue
+        if word in UPDATE_STARTS:
+            line, column = _position(query, token.start)
+            message = (
+                f"‘{token.text}’ begins a SPARQL Update, not a query: a query starts with "
+                "SELECT, CONSTRUCT, ASK or DESCRIBE."
+            )
+            return QueryError(message, parser, line, column)
+        return None
+    return None
+
+
+def _broken_token(query: str, parser: str) -> QueryError | None:
+    """A string whose quote is never closed, or an IRI that cannot be one (`<a b>`): the lexer
+    reads their opening character alone, where a well-formed one would be one token."""
+    tokens = list(lexemes(query))
+    for match, following in zip(tokens, [*tokens[1:], None], strict=False):
+        value = match.group()
+        if match.lastgroup != "other":
+            continue
+        if value in "\"'":
+            line, column = _position(query, match.start())
+            return QueryError(
+                f"this string is never closed ({value} … {value}).", parser, line, column
+            )
+        starts_iri = (
+            value == "<"
+            and following is not None
+            and following.start() == match.end()
+            and following.lastgroup == "run"
+            and ":" in following.group()
+        )
+        if starts_iri:
+            line, column = _position(query, match.start())
+            message = (
+                "this IRI is not valid: between < and > an IRI holds no spaces and none of "
+                '< > " { } | ^ ` \\.'
+            )
+            return QueryError(message, parser, line, column)
+    return None
+
+
+def _notes(text: str) -> list[str]:
+    """The sentences of the parser's list: what it says in words (not what it expected)."""
+    notes = []
+    for match in _EXPECTED_ITEM.finditer(re.sub(r"^expected (one of )?", "", text.strip())):
+        item = match.group(2)
+        if item and " " in item and item not in _COVERED_NOTES:
+            notes.append(item)
+    return notes
 
 
 def _offset(text: str, line: int, column: int) -> int:
@@ -283,7 +353,7 @@ def _expected(text: str) -> list[str]:
         quoted, word = match.group(1), match.group(2)
         if quoted:
             item = quoted if quoted.isalpha() else f"‘{quoted}’"
-        elif word and word.isupper():  # keywords; not the parser's notes ("Prefix not found")
+        elif word and word.isupper() and " " not in word:  # keywords, not the parser's notes
             item = word
         else:
             continue

@@ -92,6 +92,35 @@ def test_unmatched_brackets_are_pointed_at(query, message, position):
     assert (error.message, (error.line, error.column)) == (message, position)
 
 
+@pytest.mark.parametrize(
+    ("query", "message", "position"),
+    [
+        (
+            "SELECT * WHERE { <http://example.org/a b> ?p ?o }",
+            "this IRI is not valid: between < and > an IRI holds no spaces and none of "
+            '< > " { } | ^ ` \\.',
+            (1, 18),
+        ),
+        (
+            'SELECT * WHERE {\n  ?s ?p "never closed .\n}',
+            'this string is never closed (" … ").',
+            (2, 9),
+        ),
+        (
+            "PREFIX ex: <http://example.org/>\nINSERT DATA { ex:a ex:b ex:c }",
+            "‘INSERT’ begins a SPARQL Update, not a query: a query starts with SELECT, "
+            "CONSTRUCT, ASK or DESCRIBE.",
+            (2, 1),
+        ),
+        # The parser's own words, where it has some, instead of its list.
+        ("SELECT (1 AS ?x) (2 AS ?x) WHERE {}", "Duplicated variable name in SELECT.", (1, 36)),
+    ],
+)
+def test_broken_tokens_updates_and_the_parser_s_own_notes(query, message, position):
+    error = explained(query)
+    assert (error.message, (error.line, error.column)) == (message, position)
+
+
 def test_other_errors_keep_the_position_and_the_readable_part_of_the_parser_list():
     error = explained("SELECT * WHERE { ?s ?p }")
     assert (error.line, error.column) == (1, 25)
@@ -110,7 +139,7 @@ def test_every_project_prefix_counts_as_declared_once_prepended():
 def test_json_has_the_text_s_message_and_its_parts():
     body = explained("SELEC ?x").as_json()
     assert body == {
-        "error": "malformed query",
+        "error": "Malformed query",
         "message": "Line 1, column 1: ‘SELEC’ is not a SPARQL keyword; did you mean SELECT?",
         "line": 1,
         "column": 1,

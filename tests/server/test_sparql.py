@@ -300,7 +300,7 @@ def test_malformed_query_in_json_for_json_clients(server, headers, params):
     reply = http("GET", server.sparql, params={"query": "SELEC ?x", **params}, headers=headers)
     assert reply.status == 400 and reply.media_type == "application/json"
     body = json.loads(reply.body)
-    assert body["error"] == "malformed query"
+    assert body["error"] == "Malformed query"
     assert body["message"] == (
         "Line 1, column 1: ‘SELEC’ is not a SPARQL keyword; did you mean SELECT?"
     )
