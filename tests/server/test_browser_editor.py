@@ -235,3 +235,14 @@ def test_a_shared_link_opens_its_query(server, fresh):
     cell = fresh.find_element(By.CSS_SELECTOR, "#yasgui .yasr tbody tr td:last-child")
     assert cell.text == '"2"^^xsd:integer'
     assert chromium.console_errors(fresh) == []
+
+
+def test_form_button_sends_the_editor_s_query_for_the_table_page_and_downloads(page, server):
+    typed = editor_input(page)
+    typed.send_keys("SELECT ?c ?n WHERE { ?c a igeo:Commune ; igeo:nom ?n } LIMIT 3")
+    page.find_element(By.ID, "run").click()  # the form's button, under the editor
+    wait_for(page, "table#results")
+    assert len(page.find_elements(By.CSS_SELECTOR, "table#results tbody tr")) == 3
+    downloads = [a.text for a in page.find_elements(By.CSS_SELECTOR, "p.formats a")]
+    assert downloads == ["SPARQL JSON", "SPARQL XML", "CSV", "TSV"]
+    assert chromium.console_errors(page) == []
