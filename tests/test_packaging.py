@@ -16,6 +16,7 @@ import importlib.metadata
 import re
 import sys
 import tomllib
+from fnmatch import fnmatch
 from pathlib import Path
 
 import alliance
@@ -97,3 +98,25 @@ def test_every_package_folder_goes_into_the_wheel() -> None:
                 expected.add(".".join([package, *relative.parts]))
     assert expected - listed == set(), "add these to [tool.setuptools] packages"
     assert listed - expected == set(), "these listed packages have no folder"
+
+
+def test_every_file_the_pages_serve_goes_into_the_wheel() -> None:
+    """The server's templates and static files (YASGUI's among them) reach the wheel only
+    through `package-data` globs, which do not descend into subfolders: a file in a new
+    folder would be missing from an installed server, whose pages must work offline."""
+    setuptools = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    globs = setuptools["package-data"]["alliance.server"]
+    folder = ROOT / setuptools["package-dir"]["alliance.server"]
+    served = [
+        path.relative_to(folder).as_posix()
+        for sub in ("static", "templates")
+        for path in (folder / sub).rglob("*")
+        if path.is_file()
+    ]
+    assert "static/yasgui/yasgui.min.js" in served
+    missing = [
+        name
+        for name in served
+        if not any(fnmatch(name, g) and name.count("/") == g.count("/") for g in globs)
+    ]
+    assert missing == [], "add globs for these to [tool.setuptools.package-data]"

@@ -408,6 +408,17 @@ def test_cli_w3c_results_formats(
     assert urban == {NamedNode(ID + "epci/" + siren) for siren in PILOTS}
 
 
+def test_cli_explains_a_malformed_query_where_it_was_typed(bundled_store_dir: Path) -> None:
+    typed = "SELECT ?c WHERE { ?c a igeo:Commune } LIMT 2"
+    result = CliRunner().invoke(main, ["query", "--store", str(bundled_store_dir), typed])
+    assert result.exit_code == 2
+    # Line 1 of the query as typed, not of the text with the project's prefixes before it.
+    assert result.stderr.splitlines()[0] == (
+        "error: Malformed query: line 1, column 39: ‘LIMT’ is not a SPARQL keyword; "
+        "did you mean LIMIT?"
+    )
+
+
 def test_cli_csv_results(bundled_store_dir: Path) -> None:
     # pyoxigraph refuses to parse CSV results (a lossy format): read them as CSV
     out = cli(bundled_store_dir, "--format", "csv", "cq1-pilot-contracts").decode()

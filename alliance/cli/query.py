@@ -69,12 +69,14 @@ def query(
         named = library[query]
     elif query.endswith(".rq") and Path(query).is_file():
         named = read_query(Path(query))
+    prologue = ""  # what is prepended to the query as typed
     if named is not None:
         text = named.sparql()
     else:
         from alliance.namespaces import sparql_prefixes
 
-        text = sparql_prefixes() + query
+        prologue = sparql_prefixes()
+        text = prologue + query
     given: dict[str, str] = {}
     for param in params:
         name, sep, value = param.partition("=")
@@ -107,7 +109,14 @@ def query(
             )
             print_results(result, fmt, sys.stdout.buffer)
     except StoreError as exc:
-        click.secho(f"error: {exc}", fg="red", err=True)
+        message = str(exc)
+        if isinstance(exc.__cause__, SyntaxError):
+            from alliance.query_errors import explain, moved_up
+
+            # Positions in the query as typed, not in the text with the prefixes before it.
+            error = moved_up(explain(text, str(exc.__cause__)), prologue.count("\n"))
+            message = error.as_text()
+        click.secho(f"error: {message}", fg="red", err=True)
         sys.exit(2)
     except RuntimeError as exc:  # pyoxigraph: a --param the query does not project
         if not substitutions:

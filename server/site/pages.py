@@ -1,9 +1,10 @@
 """The human face of the service and its dataset-level documents.
 
-Routes: the home page `/`; the ontology (`/ontology`, pyLODE HTML or Turtle; `/ontology.ttl`);
-the SKOS schemes (`/vocab`, `/vocab/{scheme}`, `/vocab/{scheme}/{concept}`, which is where
-`https://w3id.org/alliance/vocab/…` IRIs land); the VoID/DCAT description
-(`/.well-known/void`); the dumps (`/dumps`, `/dumps/alliance.nq.gz`, `/dumps/alliance.ttl`).
+Routes: the home page `/`; the icon `/favicon.ico`; the ontology (`/ontology`, pyLODE HTML
+or Turtle; `/ontology.ttl`); the SKOS schemes (`/vocab`, `/vocab/{scheme}`,
+`/vocab/{scheme}/{concept}`, which is where `https://w3id.org/alliance/vocab/…` IRIs land);
+the VoID/DCAT description (`/.well-known/void`); the dumps (`/dumps`,
+`/dumps/alliance.nq.gz`, `/dumps/alliance.ttl`).
 The SHACL shapes (`/shapes`) are documented by `alliance.server.validation.pages`.
 
 This module holds the blueprint and the home page; `ontology_pages.py` and `dataset.py`
@@ -15,7 +16,7 @@ from __future__ import annotations
 import logging
 from urllib.parse import quote
 
-from flask import Blueprint, Response, render_template, request
+from flask import Blueprint, Response, current_app, render_template, request, send_from_directory
 
 from alliance.namespaces import ALLI, DCTERMS, FOAF, IGEO
 from alliance.queries import named_queries
@@ -29,6 +30,17 @@ from alliance.store.base import GraphStore
 log = logging.getLogger(__name__)
 
 blueprint = Blueprint("site", __name__)
+#: Browsers ask for /favicon.ico on pages that name no icon (pyLODE's ontology page).
+ICON_SECONDS = 86400
+
+
+@blueprint.route("/favicon.ico")
+def favicon() -> Response:
+    """The site's icon (the pages name it in their <head> too)."""
+    assert current_app.static_folder is not None
+    return send_from_directory(
+        current_app.static_folder, "favicon.svg", mimetype="image/svg+xml", max_age=ICON_SECONDS
+    )
 
 
 def _counts(store: GraphStore) -> dict[str, int]:

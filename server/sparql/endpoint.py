@@ -38,8 +38,10 @@ from werkzeug.datastructures import CombinedMultiDict, MultiDict
 
 from alliance.formats import content_type
 from alliance.namespaces import PREFIXES
+from alliance.query_errors import explain
 from alliance.server.context import current_settings, current_store
 from alliance.server.sparql import graph_store, query_page, service_description, update
+from alliance.server.sparql.malformed import ERROR_TYPES, MalformedQuery
 from alliance.server.web import limits, outbound
 from alliance.server.web.errors import ProtocolError, no_content
 from alliance.server.web.input_guards import check_sparql_nesting, check_utf8_parameters
@@ -111,7 +113,23 @@ def endpoint() -> Response:
     parsed = read_request()
     if parsed is None:
         return describe_or_page()
-    return answer(parsed)
+    try:
+        return answer(parsed)
+    except ProtocolError as exc:
+        # A browser's form gets the query page back, its query as typed and the error beside
+        # it; protocol clients get the error's own body.
+        if exc.status < 500 and prefers_html(parsed):
+            return query_page.error_page(parsed, exc)
+        raise
+
+
+def prefers_html(parsed: QueryRequest) -> bool:
+    """Whether an error goes to a person in a browser: the table was asked for, or the
+    browser's navigation asks for HTML first (the form sent with "Answer as: CSV" too)."""
+    results, _ = negotiated([*RESULTS, HTML], parsed.formats, graph=False)
+    if results is HTML:
+        return True
+    return request.accept_mimetypes.best_match([*ERROR_TYPES, "text/html"]) == "text/html"
 
 
 def format_values(params: MultiDict) -> list[str]:
@@ -254,12 +272,12 @@ def evaluate(parsed: QueryRequest, ask: Callable[[str, dict[str, object]], T]) -
             try:
                 return ask(based, dataset)
             except (QueryTimeout, ResultTooLarge, QueryProcessDied) as again:
-                raise query_failure(again) from again
+                raise query_failure(again, parsed.query) from again
             except StoreError:
                 pass  # the client's own text is what the message must be about
             except RuntimeError as again:
                 raise evaluation_failure(again) from again
-        raise query_failure(exc) from exc
+        raise query_failure(exc, parsed.query) from exc
     except RuntimeError as exc:
         raise evaluation_failure(exc) from exc
 
@@ -268,7 +286,7 @@ def evaluation_failure(exc: Exception) -> ProtocolError:
     return ProtocolError(400, f"The query could not be evaluated: {exc}")
 
 
-def query_failure(exc: Exception) -> ProtocolError:
+def query_failure(exc: Exception, query: str = "") -> ProtocolError:
     if isinstance(exc, QueryTimeout):
         return ProtocolError(limits.TIMEOUT_STATUS, limits.timeout_message(exc))
     if isinstance(exc, ResultTooLarge):
@@ -281,7 +299,7 @@ def query_failure(exc: Exception) -> ProtocolError:
         return limits.process_died(exc)
     cause = exc.__cause__ if isinstance(exc, StoreError) else exc
     if isinstance(cause, SyntaxError):
-        return ProtocolError(400, f"Malformed query: {exc}")
+        return MalformedQuery(explain(query, str(cause)))
     if isinstance(cause, RuntimeError | ValueError):
         return evaluation_failure(exc)
     log.error("query failed: %s", exc)

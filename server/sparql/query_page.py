@@ -1,11 +1,12 @@
 """The HTML face of /sparql: the query page and results shown as a table.
 
-The page must work with no network at all, so its core is a plain HTML form
-(GET to /sparql) that a browser submits without JavaScript; the result comes
-back as an HTML table when the browser prefers HTML, and the format menu offers
-the W3C formats as downloads. YASGUI, the usual SPARQL editor, is loaded on top
-from a CDN, pinned to one version and checked by subresource integrity, so a
-changed or unreachable CDN leaves the plain form working.
+The page must work with no network beyond this server, and without JavaScript: its core is
+a plain HTML form (GET to /sparql) that a browser submits as is; the result comes back as
+an HTML table when the browser prefers HTML, the format menu offers the W3C formats as
+downloads, and a query that fails comes back in the form, as typed, with the error beside
+it. YASGUI, the usual SPARQL editor, runs on top when scripts run: served from this
+server's static files (server/static/yasgui/, pinned, its licence beside it), set up by
+server/static/sparql-editor.js with what editor.py gives it.
 
 Everything shown is escaped by Jinja's autoescape; nothing is marked safe.
 """
@@ -23,8 +24,11 @@ from pyoxigraph import BlankNode, Literal, NamedNode, QueryBoolean, QuerySolutio
 
 from alliance.namespaces import PREFIXES, XSD
 from alliance.queries import named_queries
-from alliance.server.context import current_settings
+from alliance.server.context import current_settings, current_store
+from alliance.server.sparql import editor
+from alliance.server.sparql.malformed import MalformedQuery
 from alliance.server.web import security_headers
+from alliance.server.web.errors import ProtocolError
 from alliance.store.base import QueryResult
 
 if TYPE_CHECKING:
@@ -35,19 +39,9 @@ log = logging.getLogger(__name__)
 #: Rows an HTML table shows; the downloads hold every row.
 HTML_ROWS = 1000
 
-#: YASGUI 4.2.28 from jsDelivr (the npm package's own files). The hashes are the SHA-384
-#: of build/yasgui.min.js and build/yasgui.min.css in the registry tarball
-#: @triply/yasgui-4.2.28.tgz (tarball integrity sha512-HN1neZqERSGoDyk/Fg40nI+F0tHnaBxjqizhN0mur2
-#: Kj0oJsklBsFMRk/M+wW+ohy8dSEn7AgX3H0pPrV/wmVg==): `npm pack @triply/yasgui@4.2.28`, then
-#: `openssl dgst -sha384 -binary FILE | openssl base64 -A`. Bumping the version means redoing it.
-YASGUI_JS = (
-    "https://cdn.jsdelivr.net/npm/@triply/yasgui@4.2.28/build/yasgui.min.js",
-    "sha384-QmjBmzRqk7JDGhGYmjP89IdwnsVo/+1by9ZDF50Nc1rgDCte3t6US8lSCPoS1/bx",
-)
-YASGUI_CSS = (
-    "https://cdn.jsdelivr.net/npm/@triply/yasgui@4.2.28/build/yasgui.min.css",
-    "sha384-EC5HLUY/3wgJiDkRgDRkUNjG7+YD6CIw8Ba7ew5GtmQlMYf1yfT5+Sg7sii3SRFO",
-)
+#: YASGUI's files under server/static/ (see server/static/yasgui/NOTICE.md).
+YASGUI_JS = "yasgui/yasgui.min.js"
+YASGUI_CSS = "yasgui/yasgui.min.css"
 
 #: (short name, label) of the format menu; "html" is the table page.
 RESULT_FORMATS = [
@@ -185,32 +179,74 @@ def query_page() -> Response:
     chosen = request.args.get("example")
     known = examples()
     text = next((e.sparql for e in known if e.name == chosen), BUILT_IN[0].sparql)
-    # The page's Content-Security-Policy admits YASGUI's two pinned files, and only them.
-    security_headers.allow("script-src", YASGUI_JS[0])
-    # YASGUI's table plugin writes <style> elements at run time (see web/security_headers.py).
-    security_headers.allow("style-src", YASGUI_CSS[0], "'unsafe-inline'")
+    return render_query_page(form_state(query=editor.with_prefixes(text)), known)
+
+
+def error_page(parsed: QueryRequest, error: ProtocolError) -> Response:
+    """The query page again, the query as it was sent and the error beside it."""
+    details = error.error if isinstance(error, MalformedQuery) else None
+    declaration = details.declaration if details else None
+    shown: dict[str, object] = {
+        "message": details.explained() if details else error.message,
+        "declaration": declaration,
+        "line": details.line if details else None,
+        "column": details.column if details else None,
+        # Without scripts, the declaration is offered as a link that runs the query with it.
+        "fixed": query_href(parsed, f"{declaration}\n{parsed.query}") if declaration else None,
+    }
+    response = render_query_page(form_state(parsed), examples(), error=shown)
+    response.status_code = error.status
+    response.headers.update(error.headers)
+    return response
+
+
+def render_query_page(
+    form: dict[str, object], known: list[Example], error: dict[str, object] | None = None
+) -> Response:
+    # The page runs YASGUI's file and its own, from this server ('self'), and inline styles,
+    # which YASGUI's result table writes at run time (see web/security_headers.py).
+    security_headers.allow("script-src", "'self'")
+    security_headers.allow("style-src", "'unsafe-inline'")
+    words = editor.vocabulary(current_store())
+    config = {
+        "endpoint": form["endpoint_url"],
+        "query": form["query"],
+        "prefixes": PREFIXES,
+        "classes": words.classes,
+        "properties": words.properties,
+        "examples": [{"name": e.name, "sparql": editor.with_prefixes(e.sparql)} for e in known],
+        "base": current_settings().base,
+        "pages": f"{request.script_root}/id/",
+        "error": error,
+    }
     html = render_template(
         "sparql.html",
-        form=form_state(query=text),
+        form=form,
         formats=ALL_FORMATS,
         examples=known,
         yasgui_js=YASGUI_JS,
         yasgui_css=YASGUI_CSS,
+        editor_config=config,
+        error=error,
         service_allow=current_settings().service_allow,
     )
     return Response(html, content_type="text/html; charset=utf-8")
 
 
-def downloads(parsed: QueryRequest, formats: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    """(label, href) of the same query in each non-HTML format, by GET."""
-    params: list[tuple[str, str]] = [("query", parsed.query)]
+def query_href(parsed: QueryRequest, query: str, short: str = "html") -> str:
+    """The GET URL of `query` over the request's dataset, answered in format `short`."""
+    params: list[tuple[str, str]] = [("query", query)]
     params += [("default-graph-uri", g.value) for g in parsed.default_graphs]
     params += [("named-graph-uri", g.value) for g in parsed.named_graphs]
     if parsed.plain:
         params.append(("default-graph", "plain"))
-    endpoint = url_for("sparql.endpoint")
+    return f"{url_for('sparql.endpoint')}?{urlencode([*params, ('format', short)])}"
+
+
+def downloads(parsed: QueryRequest, formats: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """(label, href) of the same query in each non-HTML format, by GET."""
     return [
-        (label, f"{endpoint}?{urlencode([*params, ('format', short)])}")
+        (label, query_href(parsed, parsed.query, short))
         for short, label in formats
         if short != "html"
     ]

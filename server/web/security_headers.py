@@ -6,9 +6,9 @@ load nothing from elsewhere and post no form elsewhere. Pages get only what they
 use: their own stylesheet, inline <style> and <script> elements carrying this
 request's nonce (`csp_nonce()` in templates), `data:` images (pyLODE's icons), and
 fetches to this server. A page that needs more says so with `allow()`: the query
-page adds YASGUI's two pinned CDN files (also checked by subresource integrity),
-and inline styles, which YASGUI's result table writes at run time (its scripts
-stay bound to the nonce and the pinned file).
+page adds scripts from this server ('self': YASGUI's file and the page's own, both
+under server/static/), and inline styles, which YASGUI's result table writes at run
+time. No page may load anything from another host.
 Answers that are not HTML get a policy that allows nothing at all.
 
 Every answer also carries X-Content-Type-Options: nosniff (a browser never reads a
@@ -52,7 +52,7 @@ def csp_nonce() -> str:
 
 
 def allow(directive: str, *sources: str) -> None:
-    """Let this request's page use `sources` for `directive` (e.g. a pinned CDN file)."""
+    """Let this request's page use `sources` for `directive` (e.g. 'self' for scripts)."""
     extra: dict[str, list[str]] = g.setdefault("csp_extra", {})
     extra.setdefault(directive, []).extend(sources)
 

@@ -41,8 +41,8 @@ def start_chromium(tmp_path_factory: pytest.TempPathFactory) -> Callable:
     if reason is not None:
         pytest.skip(reason)
 
-    def start(*extra: str):
-        return chromium.start(tmp_path_factory.mktemp("chromium-profile"), extra)
+    def start(*extra: str, record: bool = False):
+        return chromium.start(tmp_path_factory.mktemp("chromium-profile"), extra, record=record)
 
     return start
 
@@ -51,5 +51,14 @@ def start_chromium(tmp_path_factory: pytest.TempPathFactory) -> Callable:
 def browser(start_chromium: Callable) -> Iterator:
     """One headless Chromium for the session's browser tests."""
     driver = start_chromium()
+    yield driver
+    driver.quit()
+
+
+@pytest.fixture(scope="session")
+def offline_browser(start_chromium: Callable) -> Iterator:
+    """A headless Chromium that reaches no host but this machine, and records every request
+    it makes (`chromium.requested_urls`)."""
+    driver = start_chromium(*chromium.OFFLINE, record=True)
     yield driver
     driver.quit()

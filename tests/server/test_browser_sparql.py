@@ -1,11 +1,13 @@
-"""The query page as a person uses it: headless Chromium fills the plain form and reads rows.
+"""The query page as a person uses it without scripts: headless Chromium, its JavaScript
+off, fills the plain form, reads rows, downloads, and gets its errors beside the query.
 
-Runs with no network beyond loopback, so it also shows that the page works when
-YASGUI's CDN cannot be reached. `browser` and `server` come from conftest.py.
+The same page with scripts on (YASGUI) is tested in test_browser_editor.py. `server`
+and `start_chromium` come from conftest.py.
 """
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +19,16 @@ pytest.importorskip("selenium", reason="selenium is not installed")
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support import expected_conditions  # noqa: E402
 from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
+
+chromium = sys.modules["alliance_tests_chromium"]
+
+
+@pytest.fixture(scope="module")
+def browser(start_chromium) -> Iterator:
+    """A headless Chromium that runs no script, cut off from the network."""
+    driver = start_chromium("--blink-settings=scriptEnabled=false", *chromium.OFFLINE)
+    yield driver
+    driver.quit()
 
 
 @pytest.fixture(scope="module")
@@ -39,6 +51,10 @@ def wait_for(driver, selector: str):
 def test_plain_form_shows_result_rows(server, browser):
     browser.get(server.sparql)
     wait_for(browser, "#sparql-form")
+    # The page's scripts did not run (selenium's own still can): no editor.
+    assert browser.execute_script("return typeof window.Yasgui") == "undefined"
+    assert browser.find_elements(By.CSS_SELECTOR, "#yasgui *") == []
+    assert browser.find_element(By.ID, "query").is_displayed()
     browser.find_element(By.ID, "example-pact-metropoles").click()
     textarea = wait_for(browser, "textarea#query")
     assert "pacte-etat-metropoles" in textarea.get_attribute("value")
@@ -75,3 +91,24 @@ def test_edited_query_downloaded_as_csv(server, browser, downloads: Path):
         time.sleep(0.2)
     assert files, "the browser downloaded no CSV file"
     assert files[0].read_text().split() == ["n", "58"]
+
+
+def test_plain_form_error_is_shown_beside_the_kept_query(server, browser):
+    typed = "SELECT ?c ?n WHERE { ?c a igeo:Commune ; igeo:nom ?n } LIMIT 3"
+    browser.get(server.sparql)
+    textarea = wait_for(browser, "textarea#query")
+    textarea.clear()
+    textarea.send_keys(typed)
+    browser.find_element(By.ID, "run").click()
+    error = wait_for(browser, "#query-error")
+    assert browser.find_element(By.ID, "query").get_attribute("value") == typed
+    assert error.find_element(By.CLASS_NAME, "message").text == (
+        "Line 1, column 27: the prefix igeo: is not declared; add this line at the top of the "
+        "query:"
+    )
+    assert error.find_element(By.CLASS_NAME, "declaration").text == (
+        "PREFIX igeo: <http://rdf.insee.fr/def/geo#>"
+    )
+    error.find_element(By.CLASS_NAME, "add-declaration").click()
+    wait_for(browser, "table#results")
+    assert len(browser.find_elements(By.CSS_SELECTOR, "table#results tbody tr")) == 3

@@ -3,9 +3,13 @@ datasets, the query page, the write endpoints and the Python clients people use.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
+import re
 import sys
 import warnings
+from html import escape, unescape
 from urllib.parse import quote, urlencode
 
 import pytest
@@ -24,6 +28,7 @@ http = live.http
 ALLI = "https://w3id.org/alliance/ontology#"
 PACT = "https://w3id.org/alliance/id/agreement/pacte-etat-metropoles"
 LYON = "https://w3id.org/alliance/id/epci/200046977"
+COMMUNES = "https://w3id.org/alliance/id/commune/"
 PACT_METROPOLES = f"""
 PREFIX alli: <{ALLI}>
 SELECT ?metropole WHERE {{ <{PACT}> alli:hasParty ?metropole . ?metropole a alli:Metropole }}
@@ -260,8 +265,63 @@ def test_malformed_query_is_400_with_the_parser_message(server):
     reply = query(server, "SELECT * WHERE { ?s ?p }")
     assert reply.status == 400
     assert reply.media_type == "text/plain"
-    assert reply.text.startswith("Malformed query:")
-    assert "1:" in reply.text  # the parser's position
+    assert reply.text.startswith("Malformed query: line 1, column 25: ")
+    assert "Oxigraph's message: error at 1:25" in reply.text  # the parser's own, kept
+
+
+DOCS_QUERY = "SELECT ?c ?n WHERE { ?c a igeo:Commune ; igeo:nom ?n } LIMIT 3"
+IGEO_DECLARATION = "PREFIX igeo: <http://rdf.insee.fr/def/geo#>"
+
+
+def test_undeclared_prefix_is_named_with_its_declaration_in_text(server):
+    reply = query(server, DOCS_QUERY)
+    assert reply.status == 400 and reply.media_type == "text/plain"
+    first, second = reply.text.splitlines()[:2]
+    assert first == (
+        "Malformed query: line 1, column 27: the prefix igeo: is not declared; add this line "
+        "at the top of the query:"
+    )
+    assert second == IGEO_DECLARATION
+    # With the declaration, the query runs as typed: three communes.
+    fixed = solutions(query(server, f"{IGEO_DECLARATION}\n{DOCS_QUERY}"))
+    assert len(fixed) == 3 and all(r["c"].startswith(COMMUNES) for r in fixed)
+
+
+@pytest.mark.parametrize(
+    "headers, params",
+    [
+        ({"Accept": "application/sparql-results+json"}, {}),
+        ({"Accept": "application/sparql-results+json,*/*;q=0.9"}, {}),  # YASGUI's
+        ({"Accept": "application/json"}, {}),
+        ({}, {"format": "json"}),
+    ],
+)
+def test_malformed_query_in_json_for_json_clients(server, headers, params):
+    reply = http("GET", server.sparql, params={"query": "SELEC ?x", **params}, headers=headers)
+    assert reply.status == 400 and reply.media_type == "application/json"
+    body = json.loads(reply.body)
+    assert body["error"] == "Malformed query"
+    assert body["message"] == (
+        "Line 1, column 1: ‘SELEC’ is not a SPARQL keyword; did you mean SELECT?"
+    )
+    assert (body["line"], body["column"], body["suggestions"]) == (1, 1, ["SELECT"])
+    assert body["parser"].startswith("error at 1:9")
+
+
+def test_malformed_query_json_gives_the_declaration(server):
+    reply = http(
+        "POST",
+        server.sparql,
+        data=DOCS_QUERY,
+        headers={"Content-Type": "application/sparql-query", "Accept": "application/json"},
+    )
+    body = json.loads(reply.body)
+    assert (body["prefix"], body["declaration"], body["line"], body["column"]) == (
+        "igeo",
+        IGEO_DECLARATION,
+        1,
+        27,
+    )
 
 
 @pytest.mark.parametrize(
@@ -523,10 +583,32 @@ def test_query_page_for_browsers(server):
     assert '<select id="format" name="format">' in page
     assert "default-graph=plain" in page
     assert 'class="example"' in page
-    # YASGUI from the pinned CDN files, checked by subresource integrity.
-    assert 'src="https://cdn.jsdelivr.net/npm/@triply/yasgui@4.2.28/build/yasgui.min.js"' in page
-    assert page.count('integrity="sha384-') == 2
-    assert page.count('crossorigin="anonymous"') == 2
+    # YASGUI from this server's files, nothing from another host.
+    assert '<script src="/static/yasgui/yasgui.min.js" defer></script>' in page
+    assert '<link rel="stylesheet" href="/static/yasgui/yasgui.min.css">' in page
+    assert "https://cdn." not in page
+    # The editor's lists: the project's prefixes, the graph's classes, the examples.
+    config = json.loads(
+        re.search(
+            r'<script type="application/json" id="sparql-editor-config">(.*?)</script>', page, re.S
+        ).group(1)
+    )
+    assert config["prefixes"]["igeo"] == "http://rdf.insee.fr/def/geo#"
+    assert "http://rdf.insee.fr/def/geo#Commune" in config["classes"]
+    assert "http://rdf.insee.fr/def/geo#nom" in config["properties"]
+    assert ALLI + "memberOf" in config["properties"]
+    assert {e["name"] for e in config["examples"]} >= {"pact-metropoles", "lyon-members"}
+    assert config["query"].startswith("PREFIX ")
+
+
+def test_yasgui_files_are_served_with_their_licence(server):
+    script = http("GET", server.url + "/static/yasgui/yasgui.min.js")
+    assert script.status == 200 and len(script.body) == 1053836
+    assert hashlib.sha384(script.body).digest() == base64.b64decode(
+        "QmjBmzRqk7JDGhGYmjP89IdwnsVo/+1by9ZDF50Nc1rgDCte3t6US8lSCPoS1/bx"
+    )
+    licence = http("GET", server.url + "/static/yasgui/LICENSE.txt")
+    assert licence.status == 200 and "The MIT License" in licence.text
 
 
 def test_examples_prefill_the_form(server):
@@ -576,15 +658,51 @@ def test_relative_iris_resolve_against_the_endpoint(server):
     assert solutions(reply) == [{"x": server.url + "/relative"}]
 
 
-def test_errors_are_plain_text_even_for_browsers(server):
+def test_errors_come_back_in_the_page_for_browsers_with_the_query_as_typed(server):
+    typed = "SELECT <script>alert(1)</script>"
+    reply = http("GET", server.sparql, params={"query": typed}, headers={"Accept": BROWSER_ACCEPT})
+    assert reply.status == 400
+    assert reply.media_type == "text/html"
+    assert "<script>alert" not in reply.text
+    assert "SELECT &lt;script&gt;alert(1)&lt;/script&gt;</textarea>" in reply.text
+    assert '<div class="query-error" id="query-error" role="alert">' in reply.text
+
+
+@pytest.mark.parametrize("answer_as", ["html", "csv"])
+def test_the_plain_form_keeps_the_query_and_offers_the_declaration(server, answer_as):
+    # What a browser without scripts sends from the form, whatever the chosen format.
     reply = http(
         "GET",
         server.sparql,
-        params={"query": "SELECT <script>alert(1)</script>"},
+        params={"query": DOCS_QUERY, "format": answer_as},
         headers={"Accept": BROWSER_ACCEPT},
     )
-    assert reply.status == 400
-    assert reply.media_type == "text/plain"
+    assert reply.status == 400 and reply.media_type == "text/html"
+    page = reply.text
+    assert f'aria-describedby="query-error">{escape(DOCS_QUERY)}</textarea>' in page
+    start = page.index('id="query-error"')
+    error = page[start : page.index("</div>", start)]
+    assert (
+        "Line 1, column 27: the prefix igeo: is not declared; add this line at the top of the "
+        "query:"
+    ) in error
+    assert escape(IGEO_DECLARATION) in error
+    # The offered link runs the query with the declaration added.
+    fixed_link = re.search(r'class="add-declaration" href="([^"]+)"', error)
+    assert fixed_link is not None
+    fixed = http(
+        "GET", server.url + unescape(fixed_link.group(1)), headers={"Accept": BROWSER_ACCEPT}
+    )
+    assert fixed.status == 200 and "3 rows." in fixed.text
+
+
+def test_every_page_has_an_icon(server):
+    page = http("GET", server.url + "/", headers={"Accept": BROWSER_ACCEPT}).text
+    assert '<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">' in page
+    for path in ("/favicon.ico", "/static/favicon.svg"):
+        icon = http("GET", server.url + path)
+        assert icon.status == 200 and icon.media_type == "image/svg+xml"
+        assert icon.body.startswith(b"<svg ")
 
 
 # -- writes ---------------------------------------------------------------------------------
