@@ -79,7 +79,8 @@ BUILT_IN = [
 PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
 SELECT ?metropole ?name WHERE {
   <https://w3id.org/alliance/id/agreement/pacte-etat-metropoles> alli:hasParty ?metropole .
-  ?metropole a alli:Metropole ;
+  # the nature, not today's class: Lille's signatory of 2016 is a body gone since
+  ?metropole alli:epciNature <https://w3id.org/alliance/vocab/territory-kind/metropole> ;
              rdfs:label ?name .
   FILTER(lang(?name) = "fr")
 }

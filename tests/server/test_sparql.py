@@ -31,7 +31,10 @@ LYON = "https://w3id.org/alliance/id/epci/200046977"
 COMMUNES = "https://w3id.org/alliance/id/commune/"
 PACT_METROPOLES = f"""
 PREFIX alli: <{ALLI}>
-SELECT ?metropole WHERE {{ <{PACT}> alli:hasParty ?metropole . ?metropole a alli:Metropole }}
+SELECT ?metropole WHERE {{
+  <{PACT}> alli:hasParty ?metropole .
+  ?metropole alli:epciNature <https://w3id.org/alliance/vocab/territory-kind/metropole>
+}}
 """
 LYON_MEMBERS = f"SELECT (COUNT(?c) AS ?n) WHERE {{ ?c <{ALLI}memberOf> <{LYON}> }}"
 LYON_DESCRIPTION = f"CONSTRUCT WHERE {{ <{LYON}> ?p ?o }}"
