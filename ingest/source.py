@@ -9,7 +9,6 @@ raise `SourceError` naming where the input is wrong.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -33,7 +32,6 @@ class SourceError(Exception):
         super().__init__("\n".join(str(p) for p in self.problems))
 
 
-@dataclass
 class Source(Protocol):
     """A named, self-describing input of the graph."""
 

@@ -156,7 +156,7 @@ class TerritoryHistory:
         path = self.directory / PERIMETERS_FILE
         known = {e.siren for e in epcis} | set(reference_codes().epci)
         codes = {v.code for v in versions}
-        rows = []
+        rows: list[dict[str, str]] = []
         for number, row in _rows(path, PERIMETER_COLUMNS, problems):
 
             def bad(column: str, message: str, number: int = number) -> None:
@@ -173,23 +173,20 @@ class TerritoryHistory:
             for source in row["source"].split():
                 if source not in sources:
                     bad("source", f"unknown source '{source}' (see {PERIMETER_SOURCES_FILE})")
-            base, *changes = row["members"].split()
+            base, *edits = row["members"].split()
             if base not in ("epci-2020", "none"):
                 bad("members", "members start with epci-2020 or none, then +CODE / -CODE")
-            for change in changes:
-                if change[:1] not in "+-" or change[1:] not in codes:
-                    bad("members", f"'{change}' is not +CODE or -CODE of a known commune")
+            for edit in edits:
+                if edit[:1] not in ("+", "-") or edit[1:] not in codes:
+                    bad("members", f"'{edit}' is not +CODE or -CODE of a known commune")
             rows.append(row)
-        changes = []
+        changes: list[dict[str, str]] = []
         path = self.directory / EPCI_CHANGES_FILE
         for number, row in _rows(path, CHANGE_COLUMNS, problems):
             for column in ("from", "to"):
                 if row[column] not in known:
-                    problems.append(
-                        Problem(
-                            str(path), f"no EPCI {row[column]} in 2020 or today", number, column
-                        )
-                    )
+                    message = f"no EPCI {row[column]} in 2020 or today"
+                    problems.append(Problem(str(path), message, row=number, field=column))
             if row["basis"] not in BASES or (row["basis"] == "inferred" and not row["reason"]):
                 problems.append(
                     Problem(
@@ -388,10 +385,10 @@ def _curated_perimeters(
     for row in rows:
         body = N(f"{ID}epci/{row['territory']}")
         perimeter = N(f"{ID}epci/{row['territory']}/perimeter/{row['valid_from']}")
-        base, *changes = row["members"].split()
+        base, *edits = row["members"].split()
         codes = set(lists.get(row["territory"], ())) if base == "epci-2020" else set()
-        for change in changes:
-            (codes.add if change[0] == "+" else codes.discard)(change[1:])
+        for edit in edits:
+            (codes.add if edit[0] == "+" else codes.discard)(edit[1:])
         members_at = _overlapping(versions, row["valid_from"], row["valid_until"])
         yield T(perimeter, a, alli.Perimeter)
         name, span = names.get(row["territory"], row["territory"]), row["valid_from"]

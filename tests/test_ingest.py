@@ -52,12 +52,13 @@ def test_first_ingest_publishes_every_bundled_graph(store: GraphStore) -> None:
     assert {g.value for g in store.graphs()} == {
         f"{ID}graph/ontology",
         f"{ID}graph/territories",
+        f"{ID}graph/territory-history",
         f"{ID}graph/facts",
     }
 
 
 def test_unchanged_input_changes_nothing(bundled_summary: Summary) -> None:
-    assert [o.status for o in bundled_summary.outcomes] == ["unchanged"] * 3
+    assert [o.status for o in bundled_summary.outcomes] == ["unchanged"] * 4
     assert not bundled_summary.changed
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from pathlib import Path
+from typing import Any, cast
 
 import click
 
@@ -140,7 +141,7 @@ def rebuild_history_command(package_dir: Path, out_dir: Path) -> None:
     except (OSError, KeyError, ValueError) as error:
         message = f"cannot rebuild the history from {package_dir}: {error}"
         raise click.ClickException(message) from error
-    counts = summary["counts"]
+    counts = cast(dict[str, Any], summary["counts"])
     click.echo(f"history written to {out_dir} ({summary['package']} {summary['version']})")
     click.echo(f"  commune versions {counts['commune_versions']:>6}")
     click.echo(f"  EPCI in 2020     {counts['epci_2020']:>6}")

@@ -120,7 +120,7 @@ def rebuild_history(package_dir: Path, out_dir: Path = PACKAGE_DIR) -> dict[str,
     entries = json.loads((package_dir / "data/historique-communes.json").read_text("utf-8"))
     epcis = json.loads((package_dir / "data/epci.json").read_text("utf-8"))
     versions = _commune_versions(entries)
-    epci_rows = sorted(
+    epci_rows: list[tuple[str, ...]] = sorted(
         (
             e["code"],
             e["nom"],

@@ -331,7 +331,7 @@ def in_time(source: Queryable, iri: NamedNode) -> list[InTime]:
             on=text(row["on"]),
             kind=text(row["kind"]),
             count=text(row["count"]),
-            basis=text(row["basis"]).rsplit("/", 1)[-1] if row["basis"] is not None else None,
+            basis=row["basis"].value.rsplit("/", 1)[-1] if row["basis"] is not None else None,
         )
         for row in rows
     ]

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from pyoxigraph import BlankNode, Literal, NamedNode, Triple
+from pyoxigraph import BlankNode, Literal, NamedNode, QuerySolutions, Triple
 
 from alliance.namespaces import DCTERMS, FOAF, PROV, RDF, RDFS, XSD
 from alliance.server.linked_data import describe
@@ -108,6 +108,7 @@ def subsets(store: GraphStore) -> list[Subset]:
         days = store.query(
             f"SELECT ?d WHERE {{ GRAPH {graph} {{ {graph} <{DCTERMS}temporal> ?d }} }} ORDER BY ?d"
         )
+        assert isinstance(days, QuerySolutions)
         found.append(
             Subset(
                 graph=graph,
