@@ -175,7 +175,7 @@ def test_ingest_killed_at_random_moments_leaves_old_or_new(
     actors.write_text(changed, encoding="utf-8")
 
     others_full = check(store_dir, full=True)["others"]
-    assert len(others_full) == 2  # ontology, territories
+    assert len(others_full) == 3  # ontology, territories, territory-history
     others = check(store_dir)["others"]
 
     # Two complete runs: the expected content of each version, and the timing of a run.

@@ -83,6 +83,7 @@ SCHEMES: dict[str, set[str]] = {
         "massif", "periurban-area",
     },
     "status": {"decided", "experimental", "pilot", "signed", "generalisation-envisaged"},
+    "claim-basis": {"stated", "inferred"},
     "party-role": {
         "urban", "rural", "periurban", "state", "metropolis", "association-of-authorities",
     },
@@ -250,7 +251,10 @@ def test_properties_have_the_right_kind(ontology: Graph) -> None:
     datatype = {
         ALLI.siren, ALLI.municipalPopulation, ALLI.partNumber, ALLI.statement,
         ALLI.inputChecksum, ALLI.softwareVersion, ALLI.populationVintage, ALLI.tripleCount,
-        ALLI.lastValidation,
+        ALLI.lastValidation, ALLI.validFrom, ALLI.validUntil, ALLI.changeDate,
+        ALLI.changeKind, ALLI.describesDate, ALLI.memberCount, ALLI.statedMemberCount,
+        ALLI.unresolvedMemberCode, ALLI.basisReason, ALLI.perimeterUnknown, ALLI.versionCode,
+        ALLI.versionName,
     }  # fmt: skip
     alli_props = {
         s for s in declared_terms(ontology)

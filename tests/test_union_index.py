@@ -52,8 +52,8 @@ def test_the_bundled_store_is_served_from_its_index(bundled_store_dir: Path) -> 
     # One twin per kept generation (other tests may have published since the fixture).
     kept = sorted(p.name for p in (bundled_store_dir / "generations").iterdir())
     assert generation in kept and index_folders(bundled_store_dir) == kept
-    # The software agent is described in each of the three graphs. Oxigraph's own union
-    # keeps one copy per graph, so each of the two patterns matches three times: 3 x 3
+    # The software agent is described in each of the four graphs. Oxigraph's own union
+    # keeps one copy per graph, so each of the two patterns matches four times: 4 x 4
     # rows. The index holds the RDF merge of the graphs: one row.
     agent = "SELECT ?label { ?agent a prov:SoftwareAgent ; rdfs:label ?label }"
     prefix = (
@@ -62,7 +62,7 @@ def test_the_bundled_store_is_served_from_its_index(bundled_store_dir: Path) -> 
     )
     by_index = list(store.query(prefix + agent))
     by_graphs = list(store._current().query(prefix + agent, use_default_graph_as_union=True))
-    assert (len(by_index), len(by_graphs)) == (1, 9)
+    assert (len(by_index), len(by_graphs)) == (1, 16)
     assert by_index[0]["label"] == by_graphs[0]["label"]
     count = "SELECT (COUNT(*) AS ?n) { ?s ?p ?o }"
     distinct = "SELECT (COUNT(*) AS ?n) { SELECT DISTINCT ?s ?p ?o { GRAPH ?g { ?s ?p ?o } } }"

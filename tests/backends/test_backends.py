@@ -66,6 +66,7 @@ def test_ingest_publishes_the_bundled_graphs(backend, backend_store: GraphStore)
         assert {o.source: o.status for o in backend.summary.outcomes} == {
             "ontology": "new",
             "territories": "new",
+            "territory-history": "new",
             "facts": "new",
         }
 

@@ -85,5 +85,5 @@ def test_paste_submit_and_read_the_grouped_report(browser, server) -> None:  # n
 def test_last_ingest_page_lists_each_graph(browser, server) -> None:  # noqa: ANN001
     browser.get(f"{server.url}/validate/latest?lang=en")
     sections = browser.find_elements(By.CSS_SELECTOR, "section.graph-validation")
-    assert len(sections) == 3
+    assert len(sections) == 4
     assert all(s.find_element(By.CSS_SELECTOR, ".status").is_displayed() for s in sections)

@@ -35,7 +35,8 @@ def comunica(server, query: str, *options: str) -> subprocess.CompletedProcess:
 def test_select(server):
     run = comunica(
         server,
-        f"SELECT ?m WHERE {{ <{PACT}> <{ALLI}hasParty> ?m . ?m a <{ALLI}Metropole> }}",
+        f"SELECT ?m WHERE {{ <{PACT}> <{ALLI}hasParty> ?m . ?m <{ALLI}epciNature> "
+        "<https://w3id.org/alliance/vocab/territory-kind/metropole> }",
     )
     assert run.returncode == 0, run.stderr
     assert len(json.loads(run.stdout)) == 15

@@ -115,7 +115,9 @@ def test_commune_page_shows_label_properties_graph_source_and_map(client: FlaskC
     assert "<img" not in html and "<script" not in html
     # incoming links, with their count
     incoming = section(html, "incoming")
-    assert "schema:location" in incoming and "(1)" in incoming
+    # the signing ceremony's place, and Lyon's version in the territory history
+    assert "schema:location" in incoming and "dcterms:isVersionOf" in incoming
+    assert "(2)" in incoming
     # alternates in the page and in the Link header
     link = response.headers["Link"]
     for suffix, (media_type, _) in SUFFIX_TYPES.items():

@@ -320,7 +320,7 @@ def test_live_health(server) -> None:  # noqa: ANN001
     assert reply.status == 200
     assert reply.media_type == "application/json"
     body = json.loads(reply.text)
-    assert (body["status"], body["store"], body["graphs"]) == ("ok", "reachable", 3)
+    assert (body["status"], body["store"], body["graphs"]) == ("ok", "reachable", 4)
 
 
 def test_live_metrics_sum_every_worker(server) -> None:  # noqa: ANN001
