@@ -17,6 +17,9 @@ from alliance.shapes import shapes_files
 from alliance.shapes.gate import files_checksum
 from alliance.store.base import GraphStore
 
+#: Nodes per VALUES clause: remote engines refuse queries with very long ones.
+CHUNK = 500
+
 
 def version_key(source: Source) -> str:
     """What decides whether a source must be ingested again."""
@@ -49,13 +52,17 @@ def neighbourhood(
         if graph != own_graph:
             found.extend(t for t in other if t.subject in nodes)
     published = [g for g in store.graphs() if g not in pending]
-    if published and nodes:
-        values = " ".join(str(n) for n in nodes)
-        graphs = ", ".join(str(g) for g in published)
-        result = store.query(
-            f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ VALUES ?s {{ {values} }} "
-            f"GRAPH ?g {{ ?s ?p ?o }} FILTER(?g IN ({graphs})) }}",
-            union_default_graph=False,
+    if not published:
+        return found
+    graphs = ", ".join(str(g) for g in published)
+    ordered = sorted(nodes, key=str)
+    for start in range(0, len(ordered), CHUNK):
+        values = " ".join(str(n) for n in ordered[start : start + CHUNK])
+        found.extend(
+            store.query(
+                f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ VALUES ?s {{ {values} }} "
+                f"GRAPH ?g {{ ?s ?p ?o }} FILTER(?g IN ({graphs})) }}",
+                union_default_graph=False,
+            )
         )
-        found.extend(result)
     return found

@@ -28,12 +28,11 @@ from rdflib import Graph, URIRef
 from rdflib.term import Node
 
 from alliance.ingest.curated import CuratedFacts
-from alliance.ingest.published import neighbourhood, published_key, version_key
+from alliance.ingest.published import CHUNK, neighbourhood, published_key, version_key
 from alliance.ingest.rdf_files import file_source, ontology_source, parse_file
-from alliance.ingest.reference.certificate import certified_report
+from alliance.ingest.reference.certificate import CERTIFICATES, certified_report
 from alliance.ingest.source import SourceError
 from alliance.ingest.sources import bundled_sources
-from alliance.ingest.territories import Territories
 from alliance.namespaces import PROV, graph_iri
 from alliance.problems import Problem
 from alliance.shapes.curator_report import LABEL_PREDICATES, Location, Run
@@ -44,8 +43,6 @@ from alliance.store.base import GraphStore
 log = logging.getLogger(__name__)
 
 ONTOLOGY_GRAPH = graph_iri("ontology")
-TERRITORIES_GRAPH = graph_iri("territories")
-CHUNK = 500  # IRIs per VALUES clause in look-ups
 
 
 @dataclass
@@ -209,13 +206,13 @@ def validate_store(store: GraphStore, shapes: Graph | None = None) -> list[Run]:
 
 
 def certified_graph(store: GraphStore, graph: NamedNode) -> Report | None:
-    """The territories certificate, if the store's graph holds exactly the certified inputs."""
-    if graph != TERRITORIES_GRAPH:
-        return None
-    source = Territories()
-    if published_key(store, graph) != version_key(source):
-        return None
-    return certified_report(source)
+    """A bundled source's certificate, if the store's graph holds exactly the certified inputs."""
+    for source in bundled_sources():
+        if source.name in CERTIFICATES and graph_iri(source.name) == graph:
+            if published_key(store, graph) != version_key(source):
+                return None
+            return certified_report(source)
+    return None
 
 
 def description(store: GraphStore, graph: NamedNode) -> list[Triple]:
