@@ -58,11 +58,11 @@ def test_bundled_facts_build_without_problems() -> None:
     assert [n.value for n in source.primary_sources()] == [f"{ID}source/lab-periurbain-reciprocite"]
 
 
-def test_four_pilot_contracts_each_pair_an_urban_and_a_rural_party(store: Store) -> None:
+def test_four_pilot_pairs_each_pair_an_urban_and_a_rural_party(store: Store) -> None:
     rows = select(
         store,
         """SELECT ?contract ?urban ?rural WHERE {
-             ?contract a alli:ReciprocityContract ;
+             ?contract a alli:PilotPair ;
                 alli:status vocab:status\\/pilot ;
                 alli:implementsInstrument id:instrument\\/contrat-de-reciprocite ;
                 alli:participation ?u , ?r .
@@ -82,9 +82,11 @@ def test_four_pilot_contracts_each_pair_an_urban_and_a_rural_party(store: Store)
     counts = select(
         store,
         """SELECT ?contract (COUNT(?p) AS ?n) WHERE {
-             ?contract a alli:ReciprocityContract ; alli:participation ?p } GROUP BY ?contract""",
+             ?contract a alli:PilotPair ; alli:participation ?p } GROUP BY ?contract""",
     )
     assert {n for _, n in counts} == {"2"}
+    contracts = select(store, "SELECT ?c WHERE { ?c a alli:PilotPair , alli:ReciprocityContract }")
+    assert contracts == []  # a designated pair is not a signed contract
 
 
 def test_fifteen_metropolises_signed_the_pact(store: Store) -> None:
@@ -257,7 +259,9 @@ CASES = {
     ),
     "signature before the decision that created the instrument": Case(
         lambda d: append(
-            d, "signatures.csv", f"{PILOT},epci:200046977,,,2014-06-01,,lab-periurbain-reciprocite,"
+            d,
+            "signatures.csv",
+            f"{PILOT},epci:200046977,,,2014-06-01,,lab-periurbain-reciprocite,,,,,",
         ),
         "signatures.csv",
         "date",
@@ -273,7 +277,7 @@ CASES = {
         lambda d: replace(d, "parties.csv", ",pays-d-aurillac,rural,", ",pays-d-aurillac,rural,x,"),
         "parties.csv",
         None,
-        "malformed row: it has 6 cells but the header has 5",
+        "malformed row: it has 10 cells but the header has 9",
     ),
     "malformed row: unclosed quote": Case(
         lambda d: replace(d, "parties.csv", ",pays-d-aurillac,", ',"pays-d-aurillac,'),
@@ -332,6 +336,54 @@ CASES = {
         "people.csv",
         "nom",
         "unknown column 'nom'",
+    ),
+    "inference without its reason": Case(
+        lambda d: append(
+            d,
+            "claims.csv",
+            "x,agreement:pacte-etat-metropoles,a,b,,lab-periurbain-reciprocite,inferred,,,,",
+        ),
+        "claims.csv",
+        "reason_fr",
+        "an inferred fact needs its reason, published with it",
+    ),
+    "reason without an inference": Case(
+        lambda d: append(
+            d,
+            "claims.csv",
+            "x,agreement:pacte-etat-metropoles,a,b,,lab-periurbain-reciprocite,,,car,,",
+        ),
+        "claims.csv",
+        "basis",
+        "a reason is given but basis is 'stated': set basis to inferred",
+    ),
+    "unknown claim basis": Case(
+        lambda d: append(
+            d,
+            "claims.csv",
+            "x,agreement:pacte-etat-metropoles,a,b,,lab-periurbain-reciprocite,opinion,,,,",
+        ),
+        "claims.csv",
+        "basis",
+        "unknown concept 'opinion' in vocab:claim-basis",
+    ),
+    "claim about an unknown agreement": Case(
+        lambda d: append(
+            d, "claims.csv", "x,agreement:pacte-etat,a,b,,lab-periurbain-reciprocite,,,,,"
+        ),
+        "claims.csv",
+        "about",
+        "unknown id 'pacte-etat' in 'agreement:pacte-etat': no row of agreements.csv has this id",
+    ),
+    "month that does not exist": Case(
+        lambda d: append(
+            d,
+            "claims.csv",
+            "x,agreement:pacte-etat-metropoles,a,b,2016-13,lab-periurbain-reciprocite,,,,,",
+        ),
+        "claims.csv",
+        "date",
+        "'2016-13' is not a date: write YYYY-MM-DD, or YYYY-MM or YYYY",
     ),
     "signatory is not a party": Case(
         lambda d: replace(d, "signatures.csv", ",france-urbaine,", ",pays-d-aurillac,"),

@@ -72,10 +72,14 @@ DECLARATION_TYPES = {
 SCHEMES: dict[str, set[str]] = {
     "cooperation-domain": {
         "short-food-circuits", "telemedicine", "distance-learning", "waste-treatment-recovery",
+        "economic-development", "employment-integration", "energy-transition", "environment",
+        "health", "culture", "public-services", "agriculture-food", "tourism", "mobility",
+        "teleworking", "higher-education-research", "urban-renewal", "digital-city",
+        "maritime-economy",
     },
     "instrument-kind": {
         "reciprocity-contract", "metropolitan-pact", "interministerial-committee",
-        "metropolitan-pole",
+        "metropolitan-pole", "investment-fund", "rurality-contract", "metropolitan-innovation-pact",
     },
     "territory-kind": {
         "commune", "departement", "region", "metropole", "communaute-urbaine",
@@ -83,9 +87,13 @@ SCHEMES: dict[str, set[str]] = {
         "massif", "periurban-area",
     },
     "status": {"decided", "experimental", "pilot", "signed", "generalisation-envisaged"},
-    "claim-basis": {"stated", "inferred"},
+    "claim-basis": {"stated", "reported-view", "inferred"},
     "party-role": {
         "urban", "rural", "periurban", "state", "metropolis", "association-of-authorities",
+        "region",
+    },
+    "milestone-kind": {
+        "designation", "protocol", "signature", "announcement", "follow-up", "review",
     },
 }  # fmt: skip
 
@@ -254,7 +262,8 @@ def test_properties_have_the_right_kind(ontology: Graph) -> None:
         ALLI.lastValidation, ALLI.validFrom, ALLI.validUntil, ALLI.changeDate,
         ALLI.changeKind, ALLI.describesDate, ALLI.memberCount, ALLI.statedMemberCount,
         ALLI.unresolvedMemberCode, ALLI.basisReason, ALLI.perimeterUnknown, ALLI.versionCode,
-        ALLI.versionName,
+        ALLI.versionName, ALLI.referenceYear, ALLI.claimStatement, ALLI.legalBasis, ALLI.since,
+        ALLI.until, ALLI.describesPeriod,
     }  # fmt: skip
     alli_props = {
         s for s in declared_terms(ontology)

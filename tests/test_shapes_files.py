@@ -262,6 +262,8 @@ def test_vocabularies_conform_to_the_concept_shapes(shapes: Graph, ontology: Gra
 DATA = """
 @base <https://w3id.org/alliance/id/> .
 @prefix alli:    <https://w3id.org/alliance/ontology#> .
+@prefix cb:      <https://w3id.org/alliance/vocab/claim-basis/> .
+@prefix mk:      <https://w3id.org/alliance/vocab/milestone-kind/> .
 @prefix cd:      <https://w3id.org/alliance/vocab/cooperation-domain/> .
 @prefix dcterms: <http://purl.org/dc/terms/> .
 @prefix foaf:    <http://xmlns.com/foaf/0.1/> .
@@ -280,8 +282,22 @@ DATA = """
 
 # A made-up but well-formed slice of the graph: names and dates are for testing only.
 
-<source/doc> a foaf:Document ;
+<source/doc> a foaf:Document ; foaf:page <https://example.org/doc> ;
     rdfs:label "Document d'essai"@fr , "Test document"@en ; dcterms:title "Document d'essai"@fr .
+<source/cited> a foaf:Document ; rdfs:label "Document cité"@fr , "Cited document"@en ;
+    dcterms:title "Document cité"@fr .
+<source/doc> dcterms:references <source/cited> .
+
+<milestone/signature-essai> a alli:Milestone ; rdfs:label "Signature"@fr , "Signing"@en ;
+    alli:milestoneOf <agreement/essai> ; alli:milestoneKind mk:signature ;
+    dcterms:date "2016-11"^^xsd:gYearMonth ; dcterms:source <source/doc> ; alli:basis cb:stated .
+<amount/essai> a alli:MonetaryAmount ; rdfs:label "Montant"@fr , "Amount"@en ;
+    alli:amountOf <agreement/essai> ; schema:value "7400000"^^xsd:decimal ;
+    schema:currency "EUR" ; alli:referenceYear "2017"^^xsd:gYear ;
+    dcterms:source <source/doc> ; alli:basis cb:stated .
+<claim/essai> a alli:Claim ; alli:claimAbout <agreement/essai> ;
+    alli:claimStatement "Déduit"@fr , "Inferred"@en ; dcterms:source <source/doc> ;
+    alli:basis cb:inferred ; alli:basisReason "Parce que"@fr , "Because"@en .
 
 <region/84> a igeo:Region ; igeo:codeINSEE "84" ; igeo:nom "Région d'essai" ;
     alli:territoryKind tk:region .
@@ -391,6 +407,7 @@ DATA = """
 """
 
 PREFIXES = """
+PREFIX cb: <https://w3id.org/alliance/vocab/claim-basis/>
 BASE <https://w3id.org/alliance/id/>
 PREFIX alli:    <https://w3id.org/alliance/ontology#>
 PREFIX dcterms: <http://purl.org/dc/terms/>
@@ -419,6 +436,31 @@ CASES: list[tuple[str, str, set[tuple[str, str, str]]]] = [
         'DELETE DATA { <commune/69123> igeo:codeINSEE "69123" } ;'
         'INSERT DATA { <commune/69123> igeo:codeINSEE "2A004" }',
         set(),
+    ),
+    (
+        "outside source without an address",
+        "DELETE DATA { <source/doc> foaf:page <https://example.org/doc> }",
+        {("source/doc", "OutsideSourceAddress", V)},
+    ),
+    (
+        "inference without its reason",
+        'DELETE DATA { <claim/essai> alli:basisReason "Parce que"@fr , "Because"@en }',
+        {("claim/essai", "InferenceReason", V)},
+    ),
+    (
+        "claim without a source",
+        "DELETE DATA { <claim/essai> dcterms:source <source/doc> }",
+        {("claim/essai", "HasSource", V)},
+    ),
+    (
+        "milestone without a basis",
+        "DELETE DATA { <milestone/signature-essai> alli:basis cb:stated }",
+        {("milestone/signature-essai", "ClaimBasis", V)},
+    ),
+    (
+        "amount without its currency",
+        'DELETE DATA { <amount/essai> schema:currency "EUR" }',
+        {("amount/essai", "Amount-currency", V)},
     ),
     (
         "no rural party",

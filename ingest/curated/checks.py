@@ -12,12 +12,16 @@ from alliance.ingest.curated.schema import (
     COG_RE,
     CONCEPTS,
     DATE_RE,
+    DECIMAL_RE,
     INTEGER_RE,
+    PARTIAL_DATE_RE,
+    RESOURCE_PREFIXES,
     SIREN_RE,
     SLUG_RE,
     SOURCE,
     TABLES,
     TERRITORY_PREFIXES,
+    YEAR_RE,
     Column,
     Kind,
 )
@@ -59,6 +63,9 @@ def check(facts: Facts) -> list[Problem]:
         check_commitments,
         check_roles,
         check_dated_parties,
+        check_claims,
+        check_spans,
+        check_territory_lists,
     ):
         problems += rule(facts)
     return problems
@@ -104,6 +111,17 @@ def check_value(facts: Facts, column: Column, value: str) -> str | None:
         return bad_slug(value)
     if kind is Kind.DATE:
         return bad_date(value)
+    if kind is Kind.PARTIAL_DATE:
+        return bad_partial_date(value)
+    if kind is Kind.YEAR and not YEAR_RE.match(value):
+        return f"'{value}' is not a year: write it as YYYY, e.g. 2017"
+    if kind is Kind.DECIMAL and not DECIMAL_RE.match(value):
+        return (
+            f"'{value}' is not a number: write digits with a dot before decimals and no spaces "
+            "or units, e.g. 7400000 for 7.4 million"
+        )
+    if kind is Kind.RESOURCE:
+        return bad_resource(facts, value)
     if kind is Kind.INTEGER and not INTEGER_RE.match(value):
         return f"'{value}' is not a {kind.value}"
     if kind is Kind.URL:
@@ -145,6 +163,32 @@ def bad_date(value: str) -> str | None:
     except ValueError:
         pass
     return f"'{value}' is not a date: write it as YYYY-MM-DD, e.g. 2015-03-13"
+
+
+def bad_partial_date(value: str) -> str | None:
+    """A day, a month or a year: as precise as the source, never more."""
+    if PARTIAL_DATE_RE.match(value):
+        padded = value + "-01-01"[len(value) - 4 :] if len(value) < 10 else value
+        if not bad_date(padded):
+            return None
+    return (
+        f"'{value}' is not a date: write YYYY-MM-DD, or YYYY-MM or YYYY when the source gives "
+        "no day, e.g. 2016-11"
+    )
+
+
+def bad_resource(facts: Facts, value: str) -> str | None:
+    """`agreement:ID` and the like name a curated row; `epci:SIREN` and the like a territory."""
+    prefix, sep, ident = value.partition(":")
+    if sep and prefix in RESOURCE_PREFIXES:
+        table = RESOURCE_PREFIXES[prefix][0]
+        if facts.get(table, ident) is None:
+            return f"unknown id '{ident}' in '{value}': no row of {table}.csv has this id"
+        return None
+    if sep and prefix in TERRITORY_PREFIXES:
+        return bad_territory(facts.codes, value)
+    prefixes = ", ".join(f"{p}:ID" for p in RESOURCE_PREFIXES)
+    return f"'{value}' names no resource; expected one of {prefixes}, or epci:SIREN, commune:COG…"
 
 
 def bad_agent(facts: Facts, value: str) -> str | None:
@@ -292,7 +336,7 @@ def check_dated_parties(facts: Facts) -> Iterator[Problem]:
             dated.append((row, "party", row.one("party"), agreement.one("date")))
     for row, column, party, day in dated:
         prefix, _, code = party.partition(":")
-        if prefix != "epci" or not day or bad_date(day) or not codes.epci_2020:
+        if prefix != "epci" or not day or bad_partial_date(day) or not codes.epci_2020:
             continue
         if code in codes.epci and code not in codes.epci_2020 and day < EPCI_VINTAGE:
             message = (
@@ -304,3 +348,62 @@ def check_dated_parties(facts: Facts) -> Iterator[Problem]:
         elif code in codes.former_epci and day > TODAY_LIST:
             message = f"{party} is gone from today's EPCI list, so it cannot be a party on {day}"
             yield row.problem(column, message)
+
+
+def check_claims(facts: Facts) -> Iterator[Problem]:
+    """An inference publishes its reason, in both languages; a view says it is one."""
+    for table in TABLES:
+        if not table.sourced:
+            continue
+        for row in facts.rows[table.name]:
+            basis = row.one("basis") or "stated"
+            reasons = [c for c in ("reason_fr", "reason_en") if row.one(c)]
+            if basis == "inferred":
+                for column in ("reason_fr", "reason_en"):
+                    if not row.one(column):
+                        message = (
+                            "an inferred fact needs its reason, published with it: say in "
+                            f"{column} what the inference rests on"
+                        )
+                        yield row.problem(column, message)
+            elif reasons:
+                message = f"a reason is given but basis is '{basis}': set basis to inferred"
+                yield row.problem("basis", message)
+            if row.one("view_of") and basis != "reported-view":
+                message = f"view_of names whose view this is, but basis is '{basis}'"
+                yield row.problem("basis", message + ": set basis to reported-view")
+
+
+def start(value: str) -> str:
+    """The first day a partial date covers."""
+    return value + "-01-01"[len(value) - 4 :] if len(value) < 10 else value
+
+
+def check_spans(facts: Facts) -> Iterator[Problem]:
+    """A span ends after it starts; an agreement does not follow itself."""
+    for name in ("perimeters", "tenures"):
+        for row in facts.rows[name]:
+            begin, end = row.one("from"), row.one("until")
+            if begin and end and not bad_partial_date(begin) and not bad_partial_date(end):
+                if start(end) <= start(begin):
+                    message = f"until {end} is not after from {begin}"
+                    yield row.problem("until", message)
+    for row in facts.rows["agreements"]:
+        if row.one("id") in row.many("follows"):
+            yield row.problem("follows", "an agreement cannot follow itself")
+
+
+def check_territory_lists(facts: Facts) -> Iterator[Problem]:
+    """Members are communes or EPCI; an actor's départements are départements."""
+    for row in facts.rows["perimeters"]:
+        for member in row.many("members"):
+            if member.partition(":")[0] not in ("epci", "commune"):
+                message = f"member '{member}' is neither epci:SIREN nor commune:COG"
+                yield row.problem("members", message)
+    for row in facts.rows["actors"]:
+        for code in row.many("departements"):
+            if not code.startswith("departement:"):
+                message = (
+                    f"'{code}' is not a département: write departement:CODE, e.g. departement:15"
+                )
+                yield row.problem("departements", message)

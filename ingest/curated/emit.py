@@ -8,7 +8,7 @@ from pyoxigraph import Literal, NamedNode, Triple
 
 from alliance.ingest.curated.checks import Facts
 from alliance.ingest.curated.reading import Row
-from alliance.ingest.curated.schema import ACTOR_KINDS, AGREEMENT_KINDS
+from alliance.ingest.curated.schema import ACTOR_KINDS, AGREEMENT_KINDS, RESOURCE_PREFIXES
 from alliance.namespaces import (
     VOCAB,
     alli,
@@ -58,6 +58,20 @@ def xsd_date(text: str) -> Literal:
     return Literal(text, datatype=xsd.date)
 
 
+def partial_date(text: str) -> Literal:
+    """A date as precise as its source: xsd:date, xsd:gYearMonth or xsd:gYear."""
+    datatype = {10: xsd.date, 7: xsd.gYearMonth, 4: xsd.gYear}[len(text)]
+    return Literal(text, datatype=datatype)
+
+
+def resource_iri(ref: str) -> NamedNode:
+    """`agreement:ID` → id:agreement/ID (and likewise); `epci:SIREN` → id:epci/SIREN."""
+    prefix, _, ident = ref.partition(":")
+    if prefix in RESOURCE_PREFIXES:
+        return idns[f"{RESOURCE_PREFIXES[prefix][1]}/{ident}"]
+    return agent_iri(ref)
+
+
 class Emitter:
     """Turns checked facts into triples, one method per table."""
 
@@ -80,6 +94,17 @@ class Emitter:
             yield Triple(subject, dcterms.description, fr(row.one("description_fr")))
             yield Triple(subject, dcterms.description, en(row.one("description_en")))
         yield from self.link(subject, dcterms.source, map(self.source, row.many("source")))
+        yield from self.claim_basis(subject, row)
+
+    def claim_basis(self, subject: NamedNode, row: Row) -> Iterator[Triple]:
+        """What the row's claim rests on; an inference carries its reason, a view its holder."""
+        basis = row.one("basis") or "stated"
+        yield Triple(subject, alli.basis, concept("claim-basis", basis))
+        if row.one("reason_fr"):
+            yield Triple(subject, alli.basisReason, fr(row.one("reason_fr")))
+        if row.one("reason_en"):
+            yield Triple(subject, alli.basisReason, en(row.one("reason_en")))
+        yield from self.refs(subject, alli.viewOf, row, "view_of", "person")
 
     @staticmethod
     def source(slug: str) -> NamedNode:
@@ -97,9 +122,15 @@ class Emitter:
         for slug in row.many(column):
             yield Triple(subject, predicate, idns[f"{base}/{slug}"])
 
-    def date(self, subject: NamedNode, row: Row, column: str = "date") -> Iterator[Triple]:
+    def date(
+        self,
+        subject: NamedNode,
+        row: Row,
+        column: str = "date",
+        predicate: NamedNode = dcterms.date,
+    ) -> Iterator[Triple]:
         if row.one(column):
-            yield Triple(subject, dcterms.date, xsd_date(row.one(column)))
+            yield Triple(subject, predicate, partial_date(row.one(column)))
 
     def party_label(self, ref: str, language: str) -> str:
         """A party's name: its curated label, or its official name in the reference data."""
@@ -136,6 +167,7 @@ class Emitter:
         yield from self.common(actor, row, cls)
         if territory_kind:
             yield Triple(actor, alli.territoryKind, concept("territory-kind", territory_kind))
+        yield from self.link(actor, alli.inDepartement, map(agent_iri, row.many("departements")))
 
     def posts(self, row: Row) -> Iterator[Triple]:
         post = idns[f"post/{row.one('id')}"]
@@ -191,6 +223,10 @@ class Emitter:
         )
         yield from self.concepts(instrument, alli.suitedFor, row, "suited_for", "territory-kind")
         yield from self.refs(instrument, alli.serves, row, "serves", "objective")
+        if row.one("legal_basis_fr"):
+            yield Triple(instrument, alli.legalBasis, fr(row.one("legal_basis_fr")))
+        if row.one("legal_basis_en"):
+            yield Triple(instrument, alli.legalBasis, en(row.one("legal_basis_en")))
 
     def agreements(self, row: Row) -> Iterator[Triple]:
         agreement = idns[f"agreement/{row.one('id')}"]
@@ -205,6 +241,7 @@ class Emitter:
         )
         yield from self.refs(agreement, alli.serves, row, "serves", "objective")
         yield from self.refs(agreement, rdfs.seeAlso, row, "see_also", "source")
+        yield from self.refs(agreement, alli.follows, row, "follows", "agreement")
 
     def parties(self, row: Row) -> Iterator[Triple]:
         slug, party = row.one("agreement"), row.one("party")
@@ -260,6 +297,69 @@ class Emitter:
             yield Triple(commitment, alli.reciprocalOf, idns[f"commitment/{other}"])
             yield Triple(idns[f"commitment/{other}"], alli.reciprocalOf, commitment)
 
+    def milestones(self, row: Row) -> Iterator[Triple]:
+        milestone = idns[f"milestone/{row.one('id')}"]
+        yield from self.common(milestone, row, alli.Milestone)
+        yield Triple(milestone, alli.milestoneOf, idns[f"agreement/{row.one('agreement')}"])
+        yield Triple(milestone, alli.milestoneKind, concept("milestone-kind", row.one("kind")))
+        yield from self.date(milestone, row)
+        if row.one("location"):
+            yield Triple(milestone, schema.location, agent_iri(row.one("location")))
+        yield from self.refs(milestone, alli.involves, row, "people", "person")
+
+    def amounts(self, row: Row) -> Iterator[Triple]:
+        amount = idns[f"amount/{row.one('id')}"]
+        yield from self.common(amount, row, alli.MonetaryAmount)
+        yield Triple(amount, alli.amountOf, resource_iri(row.one("about")))
+        yield Triple(amount, schema.value, Literal(row.one("value"), datatype=xsd.decimal))
+        yield Triple(amount, schema.currency, Literal(row.one("currency")))
+        yield Triple(amount, alli.referenceYear, Literal(row.one("year"), datatype=xsd.gYear))
+
+    def claims(self, row: Row) -> Iterator[Triple]:
+        claim = idns[f"claim/{row.one('id')}"]
+        yield from self.common(claim, row, alli.Claim)
+        yield from self.link(claim, alli.claimAbout, map(resource_iri, row.many("about")))
+        yield Triple(claim, alli.claimStatement, fr(row.one("statement_fr")))
+        yield Triple(claim, alli.claimStatement, en(row.one("statement_en")))
+        yield from self.date(claim, row)
+        label = row.one("statement_en")
+        short = label if len(label) <= 80 else label[:79].rstrip() + "…"
+        yield Triple(claim, rdfs.label, en(short))
+        short_fr = row.one("statement_fr")
+        short_fr = short_fr if len(short_fr) <= 80 else short_fr[:79].rstrip() + "…"
+        yield Triple(claim, rdfs.label, fr(short_fr))
+
+    def perimeters(self, row: Row) -> Iterator[Triple]:
+        territory = row.one("territory")
+        composition = idns[f"actor/{territory}/composition/{row.one('id')}"]
+        yield from self.common(composition, row, alli.Composition)
+        yield Triple(composition, alli.compositionOf, idns[f"actor/{territory}"])
+        members = row.many("members")
+        yield from self.link(composition, alli.hasMemberTerritory, map(agent_iri, members))
+        if not members:
+            yield Triple(composition, alli.perimeterUnknown, Literal("true", datatype=xsd.boolean))
+        if row.one("member_count"):
+            count = Literal(row.one("member_count"), datatype=xsd.integer)
+            yield Triple(composition, alli.memberCount, count)
+        yield from self.date(composition, row, "from", alli.since)
+        yield from self.date(composition, row, "until", alli.until)
+        yield from self.date(composition, row, "describes", alli.describesPeriod)
+
+    def tenures(self, row: Row) -> Iterator[Triple]:
+        person, post = row.one("person"), row.one("post")
+        tail = f"{row.one('from') or 'undated'}/{row.many('source')[0]}"
+        tenure = idns[f"person/{person}/tenure/{post}/{tail}"]
+        yield from self.common(tenure, row, alli.Tenure)
+        yield Triple(tenure, alli.heldBy, idns[f"person/{person}"])
+        yield Triple(tenure, alli.ofPost, idns[f"post/{post}"])
+        yield from self.date(tenure, row, "from", alli.since)
+        yield from self.date(tenure, row, "until", alli.until)
+        name = self.facts.index["people"][person].one("name")
+        post_row = self.facts.index["posts"][post]
+        span = f"{row.one('from') or '?'} – {row.one('until') or '…'}"
+        yield Triple(tenure, rdfs.label, fr(f"{name}, {post_row.one('label_fr')} ({span})"))
+        yield Triple(tenure, rdfs.label, en(f"{name}, {post_row.one('label_en')} ({span})"))
+
     def for_table(self, name: str) -> Callable[[Row], Iterator[Triple]]:
         """The method that turns a row of table `name` into triples."""
         return {
@@ -276,4 +376,9 @@ class Emitter:
             "events": self.events,
             "signatures": self.signatures,
             "commitments": self.commitments,
+            "milestones": self.milestones,
+            "amounts": self.amounts,
+            "claims": self.claims,
+            "perimeters": self.perimeters,
+            "tenures": self.tenures,
         }[name]

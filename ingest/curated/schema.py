@@ -20,6 +20,10 @@ SLUG_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 SIREN_RE = re.compile(r"^\d{9}$")
 COG_RE = re.compile(r"^(\d{5}|2[AB]\d{3})$")
 DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+#: a date as precise as the source gives it: a day, a month or a year
+PARTIAL_DATE_RE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
+YEAR_RE = re.compile(r"^\d{4}$")
+DECIMAL_RE = re.compile(r"^\d+(\.\d+)?$")
 INTEGER_RE = re.compile(r"^[1-9]\d*$")
 LIST_SEPARATOR = ";"
 
@@ -31,12 +35,30 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         "telemedicine",
         "distance-learning",
         "waste-treatment-recovery",
+        "economic-development",
+        "employment-integration",
+        "energy-transition",
+        "environment",
+        "health",
+        "culture",
+        "public-services",
+        "agriculture-food",
+        "tourism",
+        "mobility",
+        "teleworking",
+        "higher-education-research",
+        "urban-renewal",
+        "digital-city",
+        "maritime-economy",
     ),
     "instrument-kind": (
         "reciprocity-contract",
         "metropolitan-pact",
         "interministerial-committee",
         "metropolitan-pole",
+        "investment-fund",
+        "rurality-contract",
+        "metropolitan-innovation-pact",
     ),
     "territory-kind": (
         "commune",
@@ -59,6 +81,16 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         "state",
         "metropolis",
         "association-of-authorities",
+        "region",
+    ),
+    "claim-basis": ("stated", "reported-view", "inferred"),
+    "milestone-kind": (
+        "designation",
+        "protocol",
+        "signature",
+        "announcement",
+        "follow-up",
+        "review",
     ),
 }
 
@@ -76,6 +108,20 @@ AGREEMENT_KINDS: dict[str, NamedNode] = {
     "reciprocity-contract": alli.ReciprocityContract,
     "metropolitan-pact": alli.MetropolitanPact,
     "cooperation-agreement": alli.CooperationAgreement,
+    "metropolitan-innovation-pact": alli.MetropolitanInnovationPact,
+    "pilot-pair": alli.PilotPair,
+}
+
+#: How a cell names a curated resource of another table (`agreement:ID`…): prefix → table, and
+#: the first segment of its IRI.
+RESOURCE_PREFIXES: dict[str, tuple[str, str]] = {
+    "agreement": ("agreements", "agreement"),
+    "instrument": ("instruments", "instrument"),
+    "actor": ("actors", "actor"),
+    "person": ("people", "person"),
+    "post": ("posts", "post"),
+    "decision": ("decisions", "decision"),
+    "objective": ("objectives", "objective"),
 }
 
 #: Reference territories a cell may name as `prefix:code`; the IRI is `id:{prefix}/{code}`.
@@ -91,6 +137,9 @@ class Kind(Enum):
     ID = "slug, unique in the table"
     TEXT = "text"
     DATE = "date YYYY-MM-DD"
+    PARTIAL_DATE = "date YYYY-MM-DD, or YYYY-MM or YYYY when the source gives no day"
+    YEAR = "year YYYY"
+    DECIMAL = "number such as 7400000 or 1.55 (digits, a dot before decimals)"
     INTEGER = "positive whole number"
     URL = "http(s) address"
     CHOICE = "one of a fixed list"
@@ -98,6 +147,10 @@ class Kind(Enum):
     REF = "id of a row of another table"
     AGENT = "actor id, or reference territory epci:SIREN / commune:COG / departement:CODE / …"
     PLACE = "reference commune written commune:COG"
+    RESOURCE = (
+        "curated resource written agreement:ID, instrument:ID, actor:ID, person:ID, post:ID, "
+        "decision:ID or objective:ID, or a reference territory epci:SIREN / commune:COG / …"
+    )
 
 
 @dataclass(frozen=True)
@@ -138,7 +191,7 @@ class Table:
         return f"{self.name}.csv"
 
     def all_columns(self) -> tuple[Column, ...]:
-        extra = (SOURCE,) if self.sourced else ()
+        extra = (SOURCE, *CLAIM) if self.sourced else ()
         return self.columns + extra + (NOTE,)
 
     def column(self, name: str) -> Column:
@@ -148,6 +201,14 @@ class Table:
 ID = Column("id", Kind.ID, required=True)
 SOURCE = Column("source", Kind.REF, required=True, many=True, target="sources")
 NOTE = Column("note", Kind.TEXT)  # for curators only: never published
+#: What every sourced row's claim rests on: the source's statement (the default), a view the
+#: source reports (whose, in `view_of`), or the curators' inference (with its published reason).
+CLAIM = (
+    Column("basis", Kind.CONCEPT, target="claim-basis"),
+    Column("view_of", Kind.REF, many=True, target="people"),
+    Column("reason_fr", Kind.TEXT),
+    Column("reason_en", Kind.TEXT),
+)
 LABELS = (
     Column("label_fr", Kind.TEXT, required=True),
     Column("label_en", Kind.TEXT, required=True),
@@ -175,7 +236,7 @@ TABLES: tuple[Table, ...] = (
             Column("title", Kind.TEXT, required=True),
             Column("title_en", Kind.TEXT, required=True),
             Column("publisher", Kind.TEXT),
-            Column("date", Kind.DATE),
+            Column("date", Kind.PARTIAL_DATE),
             Column("url", Kind.URL),
             _refs("references", "sources"),
         ),
@@ -183,7 +244,12 @@ TABLES: tuple[Table, ...] = (
     ),
     Table(
         "actors",
-        (ID, Column("kind", Kind.CHOICE, required=True, choices=tuple(ACTOR_KINDS)), *DESCRIBED),
+        (
+            ID,
+            Column("kind", Kind.CHOICE, required=True, choices=tuple(ACTOR_KINDS)),
+            *DESCRIBED,
+            Column("departements", Kind.AGENT, many=True),
+        ),
     ),
     Table("posts", (ID, Column("post_in", Kind.AGENT, required=True), *DESCRIBED)),
     Table(
@@ -223,6 +289,8 @@ TABLES: tuple[Table, ...] = (
             _refs("generalisation_envisaged_in", "agreements"),
             _concepts("suited_for", "territory-kind"),
             _refs("serves", "objectives"),
+            Column("legal_basis_fr", Kind.TEXT),
+            Column("legal_basis_en", Kind.TEXT),
         ),
     ),
     Table(
@@ -231,12 +299,13 @@ TABLES: tuple[Table, ...] = (
             ID,
             Column("kind", Kind.CHOICE, required=True, choices=tuple(AGREEMENT_KINDS)),
             *DESCRIBED,
-            Column("date", Kind.DATE),
+            Column("date", Kind.PARTIAL_DATE),
             _concepts("status", "status"),
             _refs("implements_instrument", "instruments", many=False),
             _concepts("cooperation_domains", "cooperation-domain"),
             _refs("serves", "objectives"),
             _refs("see_also", "sources"),
+            _refs("follows", "agreements"),
         ),
     ),
     Table(
@@ -284,6 +353,62 @@ TABLES: tuple[Table, ...] = (
             _refs("serves", "objectives"),
             _refs("reciprocal_of", "commitments"),
         ),
+    ),
+    Table(
+        "milestones",
+        (
+            ID,
+            _refs("agreement", "agreements", required=True, many=False),
+            _concepts("kind", "milestone-kind", required=True, many=False),
+            *DESCRIBED,
+            Column("date", Kind.PARTIAL_DATE, required=True),
+            Column("location", Kind.PLACE),
+            _refs("people", "people"),
+        ),
+    ),
+    Table(
+        "amounts",
+        (
+            ID,
+            Column("about", Kind.RESOURCE, required=True),
+            *DESCRIBED,
+            Column("value", Kind.DECIMAL, required=True),
+            Column("currency", Kind.CHOICE, required=True, choices=("EUR",)),
+            Column("year", Kind.YEAR, required=True),
+        ),
+    ),
+    Table(
+        "claims",
+        (
+            ID,
+            Column("about", Kind.RESOURCE, required=True, many=True),
+            Column("statement_fr", Kind.TEXT, required=True),
+            Column("statement_en", Kind.TEXT, required=True),
+            Column("date", Kind.PARTIAL_DATE),
+        ),
+    ),
+    Table(
+        "perimeters",
+        (
+            ID,
+            _refs("territory", "actors", required=True, many=False),
+            *DESCRIBED,
+            Column("members", Kind.AGENT, many=True),
+            Column("member_count", Kind.INTEGER),
+            Column("from", Kind.PARTIAL_DATE),
+            Column("until", Kind.PARTIAL_DATE),
+            Column("describes", Kind.PARTIAL_DATE),
+        ),
+    ),
+    Table(
+        "tenures",
+        (
+            _refs("person", "people", required=True, many=False),
+            _refs("post", "posts", required=True, many=False),
+            Column("from", Kind.PARTIAL_DATE),
+            Column("until", Kind.PARTIAL_DATE),
+        ),
+        key=("person", "post", "from", "source"),  # each source's account of a tenure
     ),
 )
 TABLES_BY_NAME = {t.name: t for t in TABLES}
