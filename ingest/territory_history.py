@@ -59,6 +59,13 @@ SOURCE_DECOUPAGE = NamedNode(f"{ID}source/decoupage-administratif")
 PROGRESS_EVERY = 5000
 
 #: (node, fr label, en label, publisher, the date its data describes)
+#: Where a reader finds each dataset.
+SOURCE_PAGES = {
+    SOURCE_COG_HISTORY: NamedNode("https://www.insee.fr/fr/information/2560452"),
+    SOURCE_EPCI_2020: NamedNode("https://www.banatic.interieur.gouv.fr/"),
+    SOURCE_DECOUPAGE: NamedNode("https://github.com/datagouv/decoupage-administratif"),
+}
+
 SOURCE_DOCUMENTS = (
     (
         SOURCE_COG_HISTORY,
@@ -238,6 +245,7 @@ def _documents(graph: NamedNode) -> Iterator[Triple]:
         yield Triple(node, dcterms.publisher, Literal(publisher))
         yield Triple(node, dcterms.license, ETALAB_LICENCE)
         yield Triple(node, dcterms.temporal, _date(day))
+        yield Triple(node, foaf.page, SOURCE_PAGES[node])
         yield Triple(graph, dcterms.temporal, _date(day))
     yield Triple(SOURCE_DECOUPAGE, dcterms.source, SOURCE_COG_HISTORY)
     yield Triple(SOURCE_DECOUPAGE, dcterms.source, SOURCE_EPCI_2020)
