@@ -31,6 +31,8 @@ exact syntax:
 - `default VALUE` binds VALUE when the caller gives none; `optional` leaves the variable
   unbound when the caller gives none, so the query answers for every value. Without either
   the parameter is required.
+- `variable VAR` binds the value to `?VAR` rather than to the variable of the parameter's own
+  name, for a query whose answer has a column of that name with another meaning.
 - `example VALUE` is a value that gives answers on the bundled data (the default when absent;
   every parameter needs one or the other): the API's documentation, its OpenAPI description
   and the tests use it. A VALUE with spaces is written in double quotes.
@@ -138,7 +140,7 @@ def read_query(path: Path) -> NamedQuery:
             parameter = parse_declaration(value)
         except DeclarationError as exc:
             raise QueryFileError(f"{path.name}: param {exc}") from None
-        if not re.search(rf"[?$]{parameter.name}\b", body):
+        if not re.search(rf"[?$]{parameter.var}\b", body):
             raise QueryFileError(f"{path.name}: param {parameter.name} is not a query variable")
         if any(p.name == parameter.name for p in parameters):
             raise QueryFileError(f"{path.name}: param {parameter.name} is declared twice")

@@ -72,6 +72,14 @@ class Parameter:
     description: str
     default: str | None = None
     example: str | None = None
+    #: the query variable bound, when it differs from the name (a column that must keep the
+    #: parameter's name for another meaning, e.g. `date` asked vs an agreement's `date`)
+    variable: str = ""
+
+    @property
+    def var(self) -> str:
+        """The SPARQL variable (without `?`) the value is bound to."""
+        return self.variable or self.name
 
     def parse(self, text: str) -> Term:
         """The RDF term for `text`, or ParameterError saying what is wrong with it."""
@@ -185,7 +193,7 @@ def parse_declaration(line: str) -> Parameter:
         word = options.pop(0)
         if word == "optional":
             optional = True
-        elif word in ("default", "example") and options and word not in values:
+        elif word in ("default", "example", "variable") and options and word not in values:
             values[word] = options.pop(0)
         else:
             raise DeclarationError(f"{line!r}: unexpected {word!r}")
@@ -198,7 +206,10 @@ def parse_declaration(line: str) -> Parameter:
         description=description,
         default=values.get("default"),
         example=values.get("example", values.get("default")),
+        variable=values.get("variable", ""),
     )
+    if parameter.variable and not NAME.match(parameter.variable):
+        raise DeclarationError(f"{line!r}: {parameter.variable!r} cannot name a variable")
     for which in ("default", "example"):
         if values.get(which) is not None:
             try:
@@ -209,7 +220,7 @@ def parse_declaration(line: str) -> Parameter:
 
 
 def bind(parameters: tuple[Parameter, ...], given: Mapping[str, str]) -> dict[str, Term]:
-    """The terms to substitute for `given` text values, defaults filled in.
+    """The terms to substitute for `given` text values, defaults filled in, by query variable.
 
     Raises ParameterError for an unknown or missing parameter, or a value of the wrong type.
     Optional parameters without a default stay unbound: the query then answers for every value.
@@ -229,5 +240,5 @@ def bind(parameters: tuple[Parameter, ...], given: Mapping[str, str]) -> dict[st
                 raise ParameterError(parameter.name, f"missing (a required {parameter.type})")
             else:
                 continue
-        terms[parameter.name] = parameter.parse(text)
+        terms[parameter.var] = parameter.parse(text)
     return terms

@@ -55,7 +55,10 @@ def test_bundled_facts_build_without_problems() -> None:
     triples = list(source.build())
     assert len(triples) == len(set(triples)) > 500
     assert [p.name for p in source.inputs()] == [t.file for t in TABLES]
-    assert [n.value for n in source.primary_sources()] == [f"{ID}source/lab-periurbain-reciprocite"]
+    primary = [n.value for n in source.primary_sources()]
+    assert primary == sorted(primary) and f"{ID}source/lab-periurbain-reciprocite" in primary
+    listed = (FACTS_DIR / "sources.csv").read_text(encoding="utf-8")
+    assert all(f"\n{iri.removeprefix(ID + 'source/')}," in listed for iri in primary)
 
 
 def test_four_pilot_pairs_each_pair_an_urban_and_a_rural_party(store: Store) -> None:
@@ -307,7 +310,7 @@ CASES = {
     ),
     "duplicate id": Case(
         lambda d: append(
-            d, "actors.csv", "etat,state,État,State,Encore,Again,lab-periurbain-reciprocite,"
+            d, "actors.csv", "etat,state,État,State,Encore,Again,lab-periurbain-reciprocite,,,,,,"
         ),
         "actors.csv",
         "id",

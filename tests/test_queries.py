@@ -212,16 +212,21 @@ def test_cq4_what_the_pact_commits_to(store: GraphStore) -> None:
 
 def test_cq5_cooperation_domains(store: GraphStore) -> None:
     rows = run(store, "cq5-cooperation-domains")
+    with (FACTS_DIR / "agreements.csv").open(encoding="utf-8", newline="") as f:
+        signed = {
+            name
+            for r in csv.DictReader(f)
+            if r["kind"] == "reciprocity-contract"
+            for name in r["cooperation_domains"].split(";")
+            if name
+        }
+    instrument = {"short-food-circuits", "telemedicine", "distance-learning"}
+    instrument |= {"waste-treatment-recovery"}
+    assert "agriculture-food" in signed  # the Toulouse contract's food project
     assert {value(r["domain"]) for r in rows} == {
-        VOCAB + "cooperation-domain/" + name
-        for name in (
-            "short-food-circuits",
-            "telemedicine",
-            "distance-learning",
-            "waste-treatment-recovery",
-        )
+        VOCAB + "cooperation-domain/" + name for name in instrument | signed
     }
-    assert len(rows) == 4
+    assert len(rows) == len(instrument | signed)
     assert all(lang(r["label"]) == "fr" for r in rows)
     assert all(lang(r["label_en"]) == "en" for r in rows)
 
@@ -274,8 +279,20 @@ def curated_facts() -> set[str]:
         ("agreements", "agreement"),
         ("events", "event"),
         ("commitments", "commitment"),
+        ("milestones", "milestone"),
+        ("amounts", "amount"),
+        ("claims", "claim"),
     ):
         facts |= {f"{ID}{path}/{r['id'].strip()}" for r in rows(table)}
+    facts |= {
+        f"{ID}actor/{r['territory'].strip()}/composition/{r['id'].strip()}"
+        for r in rows("perimeters")
+    }
+    facts |= {
+        f"{ID}person/{r['person']}/tenure/{r['post']}/{r['from'] or 'undated'}/"
+        + r["source"].split(";")[0]
+        for r in rows("tenures")
+    }
     facts |= {
         f"{ID}decision/{r['decision'].strip()}/part/{r['number'].strip()}"
         for r in rows("decision-parts")
@@ -296,11 +313,17 @@ def test_cq7_provenance_of_every_curated_fact(store: GraphStore) -> None:
     assert len(expected) > 80
     curated = [r for r in rows if value(r["fact"]) in expected]
     assert {value(r["fact"]) for r in curated} == expected
+    with (FACTS_DIR / "sources.csv").open(encoding="utf-8", newline="") as f:
+        documents = {f"{ID}source/{r['id']}" for r in csv.DictReader(f)}
     for row in curated:
         assert value(row["graph"]) == FACTS_GRAPH, row
-        assert value(row["source"]) == SOURCE, row
-        assert value(row["primarySource"]) == SOURCE, row
-        assert lang(row["label"]) == "fr"
+        assert value(row["source"]) in documents, row
+        assert value(row["primarySource"]) in documents, row
+    labelled = [r for r in curated if r["label"] is not None]
+    assert all(lang(r["label"]) == "fr" for r in labelled)
+    seed = {value(r["fact"]) for r in curated if value(r["source"]) == SOURCE}
+    assert f"{ID}agreement/pacte-etat-metropoles" in seed
+    assert f"{ID}agreement/contrat-reciprocite-brest-cob-2016" not in seed
     assert {value(r["fact"]) for r in rows} == expected  # only the stated facts
 
 
@@ -325,6 +348,7 @@ def test_cq9_a_commune_through_its_epci(store: GraphStore) -> None:
     rows = involvement(store, ID + "commune/69123")  # Lyon
     assert {value(r["agreement"]) for r in rows} == {
         ID + "agreement/contrat-reciprocite-lyon-aurillac",
+        ID + "agreement/pacte-metropolitain-innovation-lyon",
         PACT,
     }
     assert {value(r["commitment"]) for r in rows} - {None} == PACT_COMMITMENTS
@@ -336,6 +360,7 @@ def test_cq9_an_epci_directly(store: GraphStore) -> None:
     rows = involvement(store, ID + "epci/200046977")
     assert {value(r["agreement"]) for r in rows} == {
         ID + "agreement/contrat-reciprocite-lyon-aurillac",
+        ID + "agreement/pacte-metropolitain-innovation-lyon",
         PACT,
     }
     assert {value(r["commitment"]) for r in rows} - {None} == PACT_COMMITMENTS
@@ -445,7 +470,7 @@ def test_cli_binds_parameters(bundled_store_dir: Path) -> None:
         "--param",
         f"territory=<{ID}epci/200046977>",
     )
-    assert len(list(parse_query_results(angle, QueryResultsFormat.JSON))) == 6
+    assert len(list(parse_query_results(angle, QueryResultsFormat.JSON))) == 7
     literal = cli(
         bundled_store_dir,
         "SELECT ?commune ?name { ?commune igeo:nom ?name }",
@@ -510,7 +535,7 @@ def test_query_runs_with_its_example_parameters(store: GraphStore, name: str) ->
     assert rows, f"{name} answers nothing with its examples {examples}"
     bound = query.bind(examples)
     for parameter in query.parameters:  # bound by the engine, hence projected and echoed
-        assert all(row[parameter.name] == bound[parameter.name] for row in rows), parameter
+        assert all(row[parameter.var] == bound[parameter.var] for row in rows), parameter
 
 
 def test_parameter_declarations_are_parsed() -> None:
@@ -664,15 +689,34 @@ def test_commitments_by_cooperation_domain(store: GraphStore) -> None:
     pilots = {ID + "agreement/" + contract for contract, _ in PILOTS.values()}
     instrument = ID + "instrument/contrat-de-reciprocite"
     telemedicine = VOCAB + "cooperation-domain/telemedicine"
+
+    def table(name: str) -> list[dict[str, str]]:
+        with (FACTS_DIR / f"{name}.csv").open(encoding="utf-8", newline="") as f:
+            return list(csv.DictReader(f))
+
+    implementing = {
+        ID + "agreement/" + r["id"]
+        for r in table("agreements")
+        if r["implements_instrument"] == "contrat-de-reciprocite"
+    }
+    assert pilots < implementing  # the pairs, and the contracts signed since
     rows = run_typed(store, "commitments-by-domain", domain=telemedicine)
     assert {(value(r["resource"]), value(r["kind"]), value(r["how"])) for r in rows} == {
         (instrument, "instrument", "direct"),
-        *((contract, "agreement", "via instrument") for contract in pilots),
+        *((contract, "agreement", "via instrument") for contract in implementing),
     }
     assert all(r["domainLabel"] == Literal("télémédecine", language="fr") for r in rows)
     every = run_typed(store, "commitments-by-domain")
-    assert len({value(r["domain"]) for r in every}) == 4
-    assert len(every) == 4 * 5
+    used = {
+        name
+        for t in ("instruments", "agreements", "commitments")
+        for r in table(t)
+        for name in r.get("cooperation_domains", "").split(";")
+        if name
+    }
+    assert {value(r["domain"]) for r in every} == {
+        VOCAB + "cooperation-domain/" + name for name in used
+    }
 
 
 def test_pact_signatories(store: GraphStore) -> None:
@@ -693,10 +737,14 @@ def test_pact_signatories(store: GraphStore) -> None:
 
 def test_sources_of_a_curated_resource(store: GraphStore) -> None:
     rows = run_typed(store, "resource-sources", resource=LYON_AURILLAC)
-    assert {(value(r["graph"]), value(r["relation"]), value(r["source"])) for r in rows} == {
-        (FACTS_GRAPH, "dcterms:source", SOURCE),
-        (FACTS_GRAPH, "prov:hadPrimarySource", SOURCE),
-    }
+    assert {value(r["graph"]) for r in rows} == {FACTS_GRAPH}
+    cited = {value(r["source"]) for r in rows if value(r["relation"]) == "dcterms:source"}
+    primary = {value(r["source"]) for r in rows if value(r["relation"]) == "prov:hadPrimarySource"}
+    assert cited == {SOURCE}  # the pair is the seed's
+    with (FACTS_DIR / "sources.csv").open(encoding="utf-8", newline="") as f:
+        documents = {ID + "source/" + r["id"] for r in csv.DictReader(f)}
+    assert SOURCE in primary and primary <= documents  # the facts graph's: every cited one
+    assert len(primary) > 100
 
 
 def test_sources_of_a_reference_territory(store: GraphStore) -> None:
@@ -731,9 +779,19 @@ def test_timeline_between_two_dates(store: GraphStore) -> None:
         ID + "event/signature-pacte-etat-metropoles",
     }
     in_2016 = run_typed(store, "timeline", **{"from": "2016-01-01", "to": "2016-12-31"})
-    assert {value(r["date"]) for r in in_2016} == {"2016-07-06"}
-    assert {value(r["kind"]) for r in in_2016} == {"agreement", "event", "document"}
-    assert run_typed(store, "timeline", **{"from": "2017-01-01"}) == []
+    days = {value(r["date"]) or "" for r in in_2016}
+    assert {"2016-07-06", "2016-11-04", "2016-11-25"} <= days  # pact, Brest contract, Rouen PMI
+    assert all(day.startswith("2016-") for day in days)
+    assert {value(r["kind"]) for r in in_2016} == {
+        "agreement",
+        "event",
+        "document",
+        "milestone",
+    }
+    later = run_typed(store, "timeline", **{"from": "2017-01-01"})
+    assert ID + "agreement/pacte-metropolitain-innovation-lyon" in {
+        value(r["resource"]) for r in later
+    }
 
 
 def test_find_a_territory_by_name(store: GraphStore) -> None:

@@ -231,7 +231,7 @@ def run_query(name: str) -> Response:
         raise bad_parameter(exc) from None
     choice = choose(ROW_CHOICES)
     values = {
-        p.name: plain_value(terms[p.name]) if p.name in terms else None for p in query.parameters
+        p.name: plain_value(terms[p.var]) if p.var in terms else None for p in query.parameters
     }
 
     def remembered(kind: str, compute: Callable[[], T]) -> T:

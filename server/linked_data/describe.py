@@ -18,6 +18,7 @@ from typing import Any, Protocol
 from pyoxigraph import BlankNode, Literal, NamedNode, Quad, Store
 
 from alliance.namespaces import DCTERMS, FOAF, GEO, IGEO, PROV, RDFS, SH, SKOS, alli, igeo
+from alliance.queries import named_queries
 
 Term = NamedNode | BlankNode | Literal
 
@@ -359,3 +360,113 @@ def count(source: Queryable, sparql: str) -> int:
     for row in source.query(sparql):
         return int(row["n"].value)
     return 0
+
+
+@dataclass(frozen=True)
+class Step:
+    """One dated step of an agreement's life: a milestone, a signature, its own date."""
+
+    item: NamedNode
+    date: str
+    kind: str  # the milestone kind's last segment, "signature" or "agreement"
+    basis: str | None
+
+
+def timeline(source: Queryable, iri: NamedNode) -> list[Step]:
+    """The agreement's milestones, signatures and date, by date, with those of the agreements
+    it follows and that follow it (a contract shows its pair's designation and its protocol);
+    dates that sources give differently are all kept."""
+    a, o = _nt(iri), "https://w3id.org/alliance/ontology#"
+    rows = source.query(
+        f"""PREFIX alli: <{o}> PREFIX dcterms: <http://purl.org/dc/terms/>
+        SELECT DISTINCT ?item ?date ?kind ?basis WHERE {{
+          {{
+            {{ BIND({a} AS ?agreement) }}
+            UNION {{ {a} alli:follows ?agreement }}
+            UNION {{ ?agreement alli:follows {a} }}
+            {{ ?item alli:milestoneOf ?agreement ; alli:milestoneKind ?kind ; dcterms:date ?date }}
+            UNION {{ ?agreement dcterms:date ?date . BIND(?agreement AS ?item)
+                     BIND("agreement" AS ?kind) }}
+          }}
+          UNION {{
+            ?item alli:signedAgreement {a} ; dcterms:date ?date . BIND("signature" AS ?kind)
+          }}
+          OPTIONAL {{ ?item alli:basis ?basis }}
+        }}"""
+    )
+    steps = [
+        Step(
+            item=row["item"],
+            date=row["date"].value,
+            kind=row["kind"].value.rsplit("/", 1)[-1],
+            basis=row["basis"].value.rsplit("/", 1)[-1] if row["basis"] is not None else None,
+        )
+        for row in rows
+    ]
+    return sorted(steps, key=lambda s: (s.date, s.kind, s.item.value))
+
+
+@dataclass(frozen=True)
+class Cited:
+    """A source document and what it supports about a resource, by kind of claim."""
+
+    source: NamedNode
+    publisher: str | None
+    date: str | None
+    bases: tuple[str, ...]
+    statements: int
+
+
+def cited_sources(source: Queryable, agreement: NamedNode) -> list[Cited]:
+    """The documents behind what is said of an agreement (the `agreement-sources` query)."""
+    query = named_queries()["agreement-sources"]
+    rows = source.query(query.sparql(), substitutions={"agreement": agreement})
+    by_source: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        doc = row["source"]
+        entry = by_source.setdefault(
+            doc.value,
+            {"source": doc, "publisher": row["publisher"], "date": row["sourceDate"],
+             "bases": set(), "statements": set()},
+        )  # fmt: skip
+        if row["basis"] is not None:
+            entry["bases"].add(row["basis"].value.rsplit("/", 1)[-1])
+        entry["statements"].add(row["statement"].value)
+    return [
+        Cited(
+            source=e["source"],
+            publisher=e["publisher"].value if e["publisher"] is not None else None,
+            date=e["date"].value if e["date"] is not None else None,
+            bases=tuple(sorted(e["bases"])),
+            statements=len(e["statements"]),
+        )
+        for e in sorted(by_source.values(), key=lambda e: e["source"].value)
+    ]
+
+
+@dataclass(frozen=True)
+class TakesPart:
+    """An agreement a territory takes part in, and the party it reaches it through."""
+
+    agreement: NamedNode
+    kind: NamedNode
+    date: str | None
+    via: NamedNode | None
+
+
+def agreements_of(source: Queryable, territory: NamedNode) -> list[TakesPart]:
+    """Today's agreements of a territory, directly or through membership.
+
+    The `territory-agreements` named query, so that the page and the API agree."""
+    query = named_queries()["territory-agreements"]
+    rows = source.query(query.sparql(), substitutions={"territory": territory})
+    found = {
+        (row["agreement"].value, row["date"].value if row["date"] else None): TakesPart(
+            agreement=row["agreement"],
+            kind=row["kind"],
+            date=row["date"].value if row["date"] is not None else None,
+            via=row["via"],
+        )
+        for row in rows
+    }
+    return sorted(found.values(), key=lambda t: (t.date or "9999", t.agreement.value))

@@ -213,6 +213,9 @@ def build_page(
         if total:
             member_lists.append((section_id, title, items, total))
     history = describe.in_time(source, iri)
+    steps = describe.timeline(source, iri)
+    cited = describe.cited_sources(source, iri) if steps or _is_agreement(found) else []
+    takes_part = describe.agreements_of(source, iri) if _can_take_part(found) else []
     incoming, incoming_total = describe.incoming(
         source, iri, limit=INCOMING_LIMIT, exclude=[p for p, _, _ in MEMBER_SECTIONS]
     )
@@ -230,6 +233,9 @@ def build_page(
             *(i.predicate for i in incoming),
             *(i.graph for i in incoming),
             *(t.item for t in history),
+            *(s.item for s in steps),
+            *(c.source for c in cited),
+            *(t for p in takes_part for t in (p.agreement, p.kind, p.via) if t is not None),
         ],
     )
 
@@ -270,6 +276,16 @@ def build_page(
         shown_history = [_in_time(display, t) for t in history]
         sections.append(Section("in-time", "In time", shown_history, len(shown_history)))
 
+    if steps:
+        shown_steps = [_step(display, s) for s in steps]
+        sections.append(Section("timeline", "Timeline", shown_steps, len(shown_steps)))
+    if cited:
+        shown_cited = [_cited(display, c) for c in cited]
+        sections.append(Section("sources", "Sources", shown_cited, len(shown_cited)))
+    if takes_part:
+        shown_parts = [_takes_part(display, p) for p in takes_part]
+        sections.append(Section("agreements", "Agreements", shown_parts, len(shown_parts)))
+
     wkt = describe.point(found, source, iri)
     position = parse_point(wkt) if wkt else None
     title, title_lang = own.pick_lang("fr")
@@ -307,6 +323,61 @@ def _in_time(display: Display, line: describe.InTime) -> Shown:
         note = f"perimeter {when}: {count}" + (f" ({line.basis})" if line.basis else "")
     shown = display.term(line.item)
     return Shown(shown.text, shown.href, shown.iri, note=note)
+
+
+BASIS_WORDS = {"stated": "stated", "reported-view": "a reported view", "inferred": "inferred"}
+
+
+def _step(display: Display, step: describe.Step) -> Shown:
+    """A milestone or signature, its date, kind and basis in the note."""
+    basis = f", {BASIS_WORDS.get(step.basis, step.basis)}" if step.basis else ""
+    shown = display.term(step.item)
+    return Shown(shown.text, shown.href, shown.iri, note=f"{step.date}: {step.kind}{basis}")
+
+
+def _cited(display: Display, cited: describe.Cited) -> Shown:
+    """A source document, with what it supports and on what footing."""
+    where = ", ".join(x for x in (cited.publisher, cited.date) if x) or "undated"
+    kinds = " / ".join(BASIS_WORDS.get(b, b) for b in cited.bases) or "stated"
+    plural = "s" if cited.statements > 1 else ""
+    note = f"{where}; {cited.statements} statement{plural}: {kinds}"
+    shown = display.term(cited.source)
+    return Shown(shown.text, shown.href, shown.iri, note=note)
+
+
+def _takes_part(display: Display, part: describe.TakesPart) -> Shown:
+    """An agreement the territory takes part in, directly or through a party it belongs to."""
+    how = f"through {display.term(part.via).text}" if part.via is not None else "directly"
+    kind = display.term(part.kind).text
+    note = f"{kind}, {part.date or 'undated'}, {how}"
+    shown = display.term(part.agreement)
+    return Shown(shown.text, shown.href, shown.iri, note=note)
+
+
+#: Types whose resources can take part in agreements, directly or through membership.
+PARTY_TYPES = {
+    f"{ALLI}EPCI", f"{ALLI}FormerEPCI", f"{ALLI}Pays", f"{ALLI}ParcNaturelRegional",
+    f"{ALLI}Massif", f"{ALLI}State", f"{ALLI}AssociationOfAuthorities",
+    "http://rdf.insee.fr/def/geo#Commune", "http://rdf.insee.fr/def/geo#Departement",
+    "http://rdf.insee.fr/def/geo#Region",
+}  # fmt: skip
+
+
+def _types(found: list[Statement]) -> set[str]:
+    return {s.object.value for s in found if s.predicate.value == f"{RDF}type"}
+
+
+def _can_take_part(found: list[Statement]) -> bool:
+    return bool(_types(found) & PARTY_TYPES) or any(
+        t.startswith(f"{ALLI}") and t.endswith(("Metropole", "Communaute", "CommunauteUrbaine"))
+        for t in _types(found)
+    )
+
+
+def _is_agreement(found: list[Statement]) -> bool:
+    agreements = {"ReciprocityContract", "MetropolitanPact", "MetropolitanInnovationPact",
+                  "CooperationAgreement", "PilotPair"}  # fmt: skip
+    return any(t.removeprefix(ALLI) in agreements for t in _types(found))
 
 
 def _unique(items: list[Shown]) -> list[Shown]:
