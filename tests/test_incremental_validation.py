@@ -282,11 +282,11 @@ def test_each_kind_of_change_is_found_by_both(
         report = check(store, full_run, apply(facts, changed))
         return {(r.source_shape or "").rsplit("#", 1)[-1].rstrip(">") for r in report.results}
 
-    rural = first(facts, PARTY_ROLE, "lyon-aurillac/party/pays-d-aurillac")
+    rural = first(facts, PARTY_ROLE, "brest-cob-2016/party/pays-centre-ouest-bretagne")
     urban = Triple(rural.subject, PARTY_ROLE, ROLES[0])
     assert "ReciprocityContract-ruralOrPeriurban" in shapes_found(replaced(rural, urban))
 
-    party = first(facts, PARTY, "lyon-aurillac/party/pays-d-aurillac")
+    party = first(facts, PARTY, "brest-cob-2016/party/pays-centre-ouest-bretagne")
     moved = Triple(party.subject, PARTY, epcis[0])
     assert "PartiesListedShape" in shapes_found(replaced(party, moved))
 
@@ -323,7 +323,7 @@ def incremental(store: GraphStore, changed: list[Triple], pending: dict) -> Repo
 
 def test_a_change_is_validated_incrementally(store: GraphStore, facts: list[Triple]) -> None:
     """The gate's fast path is taken, and agrees with validating every subject again."""
-    rural = first(facts, PARTY_ROLE, "lyon-aurillac/party/pays-d-aurillac")
+    rural = first(facts, PARTY_ROLE, "brest-cob-2016/party/pays-centre-ouest-bretagne")
     changed = apply(facts, replaced(rural, Triple(rural.subject, PARTY_ROLE, ROLES[0])))
     report = incremental(store, changed, {FACTS: changed})
     assert report is not None and report.blocking

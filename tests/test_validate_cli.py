@@ -20,7 +20,7 @@ FACTS_DIR = Path(__file__).resolve().parents[1] / "ingest" / "facts"
 ALSH = "https://w3id.org/alliance/shapes#"
 CONTRACT = f"{ID}agreement/test-contract"
 COMMITMENT = f"{ID}commitment/test-commitment"
-LYON_AURILLAC = "contrat-reciprocite-lyon-aurillac"
+LYON_AURILLAC = "contrat-reciprocite-brest-cob-2016"  # a signed contract
 RURAL_FR = "Le contrat de réciprocité n'a aucune partie de rôle rural ou périurbain."
 RURAL_EN = "The reciprocity contract has no party with the rural or periurban role."
 NON_PARTY_FR = "L'engagement est pris par une organisation qui n'est pas partie à l'accord."
@@ -150,8 +150,8 @@ def test_curated_edit_that_only_a_shape_catches_points_at_its_row(
     """The CSV loader accepts two urban parties; the shapes want a rural or periurban one."""
     folder = edited_facts(
         tmp_path,
-        f"{LYON_AURILLAC},pays-d-aurillac,rural,",
-        f"{LYON_AURILLAC},pays-d-aurillac,urban,",
+        f"{LYON_AURILLAC},pays-centre-ouest-bretagne,rural,",
+        f"{LYON_AURILLAC},pays-centre-ouest-bretagne,urban,",
     )
     code, document = run_json("--store", bundled_store_dir, folder)
     assert code == 1
@@ -167,15 +167,17 @@ def test_curated_edit_that_only_a_shape_catches_points_at_its_row(
 def test_curated_table_problems_are_reported(tmp_path: Path) -> None:
     folder = edited_facts(
         tmp_path,
-        f"{LYON_AURILLAC},pays-d-aurillac,rural,",
-        f"{LYON_AURILLAC},pays-d-aurillac,villageois,",
+        f"{LYON_AURILLAC},pays-centre-ouest-bretagne,rural,",
+        f"{LYON_AURILLAC},pays-centre-ouest-bretagne,villageois,",
     )
     code, document = run_json(folder / "parties.csv")  # a .csv stands for its folder
     assert code == 1
     assert not document["conforms"]
     [problem] = document["problems"]
     assert problem["file"] == str(folder / "parties.csv")
-    assert problem["row"] == table_row(folder, "parties.csv", LYON_AURILLAC, "pays-d-aurillac")
+    assert problem["row"] == table_row(
+        folder, "parties.csv", LYON_AURILLAC, "pays-centre-ouest-bretagne"
+    )
     assert problem["field"] == "role"
     assert "villageois" in problem["message"]
     text = run(folder).stdout

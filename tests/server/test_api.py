@@ -109,7 +109,7 @@ def test_catalogue_and_api_page_for_browsers(client: FlaskClient) -> None:
         html = response.get_data(as_text=True)
         for query in QUERIES.values():
             assert f'id="{query.name}"' in html
-        assert "each pilot contract&#39;s urban party" in html  # autoescaped text
+        assert "each pilot pair&#39;s urban party" in html  # autoescaped text
         assert "<script" not in html  # no JavaScript needed
         assert "curl 'http://localhost/api/queries/epci-communes?epci=" in html
         assert 'href="/api/openapi.json"' in html
@@ -152,7 +152,7 @@ def test_plain_json_rows(client: FlaskClient) -> None:
     assert isinstance(lyon["population"], int) and lyon["population"] > 500_000
     contracts = rows_of(client, "cq1-pilot-contracts")["rows"]
     labels = {r["label"] for r in contracts}  # language-tagged: the text alone
-    assert "Contrat de réciprocité Métropole de Lyon – Pays d'Aurillac" in labels
+    assert "Binôme pilote Métropole de Lyon – Pays d'Aurillac" in labels
     pact = rows_of(client, "pact-signatories")["rows"]
     assert {r["date"] for r in pact} == {"2016-07-06"}
     assert sum(1 for r in pact if r["siren"] is None) == 2  # the State and France urbaine
@@ -221,7 +221,8 @@ def test_parameter_values_are_echoed_typed(client: FlaskClient) -> None:
     assert [r["territory"] for r in answer["rows"]] == [f"{ID}commune/69123"]
     dates = rows_of(client, "timeline", **{"from": "2016-01-01", "to": "2016-12-31"})
     assert dates["parameters"] == {"from": "2016-01-01", "to": "2016-12-31"}
-    assert {r["date"] for r in dates["rows"]} == {"2016-07-06"}
+    assert {"2016-07-06", "2016-11-04"} <= {r["date"] for r in dates["rows"]}
+    assert all(r["date"].startswith("2016-") for r in dates["rows"])
     assert rows_of(client, "cq9-territory-involvement")["parameters"] == {"territory": None}
 
 
@@ -379,7 +380,7 @@ def test_through_the_real_server(server) -> None:
         headers={"Accept": "application/sparql-results+json"},
     )
     parsed = parse_query_results(rows.body, QueryResultsFormat.JSON)
-    assert len(list(parsed)) == 4
+    assert len(list(parsed)) > 4  # the instrument's four, and the signed contracts' themes
     assert Literal("télémédecine", language="fr") in {
         s["label"] for s in parse_query_results(rows.body, QueryResultsFormat.JSON)
     }

@@ -39,7 +39,7 @@ RURAL_EN = "The reciprocity contract has no party with the rural or periurban ro
 NON_PARTY_FR = "L'engagement est pris par une organisation qui n'est pas partie à l'accord."
 NON_PARTY_EN = "The commitment is made by an organisation that is not a party to the agreement."
 SCRIPT = "<script>alert(1)</script>"
-LYON_AURILLAC = "contrat-reciprocite-lyon-aurillac"
+LYON_AURILLAC = "contrat-reciprocite-brest-cob-2016"  # a signed contract
 
 #: Shared with the CLI and browser tests. Relative IRIs resolve against the Alliance namespace,
 #: as the service parses posted data.
@@ -242,8 +242,8 @@ def test_curated_table_is_validated_with_the_other_tables(client: FlaskClient) -
     """Two urban parties: the CSV checks accept it, the shapes want a rural or periurban one."""
     parties = edited(
         "parties.csv",
-        f"{LYON_AURILLAC},pays-d-aurillac,rural,",
-        f"{LYON_AURILLAC},pays-d-aurillac,urban,",
+        f"{LYON_AURILLAC},pays-centre-ouest-bretagne,rural,",
+        f"{LYON_AURILLAC},pays-centre-ouest-bretagne,urban,",
     )
     response = post(client, parties, "text/csv", "application/json", table="parties")
     assert response.status_code == 200
@@ -262,8 +262,8 @@ def test_curated_table_is_validated_with_the_other_tables(client: FlaskClient) -
 def test_curated_table_problems_are_reported(client: FlaskClient) -> None:
     parties = edited(
         "parties.csv",
-        f"{LYON_AURILLAC},pays-d-aurillac,rural,",
-        f"{LYON_AURILLAC},pays-d-aurillac,villageois,",
+        f"{LYON_AURILLAC},pays-centre-ouest-bretagne,rural,",
+        f"{LYON_AURILLAC},pays-centre-ouest-bretagne,villageois,",
     )
     response = post(client, parties, "text/csv", "application/json", table="parties")
     document = response.get_json()
