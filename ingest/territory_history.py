@@ -47,7 +47,13 @@ from alliance.ingest.reference.history import (
 )
 from alliance.ingest.reference.snapshot import reference_codes
 from alliance.ingest.source import Progress, SourceError, no_progress
-from alliance.ingest.territories import ETALAB_LICENCE, NATURES, SOURCE_BANATIC, SOURCE_COG
+from alliance.ingest.territories import (
+    ETALAB_LICENCE,
+    NATURES,
+    SOURCE_BANATIC,
+    SOURCE_COG,
+)
+from alliance.ingest.territories import SOURCE_PAGES as REFERENCE_PAGES
 from alliance.namespaces import ID, VOCAB, alli, dcterms, foaf, graph_iri, igeo, org, rdf, rdfs, xsd
 from alliance.problems import Problem
 
@@ -58,14 +64,15 @@ SOURCE_EPCI_2020 = NamedNode(f"{ID}source/banatic-epci-2020")
 SOURCE_DECOUPAGE = NamedNode(f"{ID}source/decoupage-administratif")
 PROGRESS_EVERY = 5000
 
-#: (node, fr label, en label, publisher, the date its data describes)
-#: Where a reader finds each dataset.
+#: Where a reader finds each dataset: the history and the 2020 list are parts of the COG and
+#: BANATIC, published on their pages.
 SOURCE_PAGES = {
-    SOURCE_COG_HISTORY: NamedNode("https://www.insee.fr/fr/information/2560452"),
-    SOURCE_EPCI_2020: NamedNode("https://www.banatic.interieur.gouv.fr/"),
+    SOURCE_COG_HISTORY: REFERENCE_PAGES[SOURCE_COG],
+    SOURCE_EPCI_2020: REFERENCE_PAGES[SOURCE_BANATIC],
     SOURCE_DECOUPAGE: NamedNode("https://github.com/datagouv/decoupage-administratif"),
 }
 
+#: (node, fr label, en label, publisher, the date its data describes)
 SOURCE_DOCUMENTS = (
     (
         SOURCE_COG_HISTORY,

@@ -165,12 +165,15 @@ def bad_date(value: str) -> str | None:
     return f"'{value}' is not a date: write it as YYYY-MM-DD, e.g. 2015-03-13"
 
 
+def start(value: str) -> str:
+    """The first day a partial date covers: 2016-11 → 2016-11-01, 2016 → 2016-01-01."""
+    return value + "-01-01"[len(value) - 4 :] if len(value) < 10 else value
+
+
 def bad_partial_date(value: str) -> str | None:
     """A day, a month or a year: as precise as the source, never more."""
-    if PARTIAL_DATE_RE.match(value):
-        padded = value + "-01-01"[len(value) - 4 :] if len(value) < 10 else value
-        if not bad_date(padded):
-            return None
+    if PARTIAL_DATE_RE.match(value) and not bad_date(start(value)):
+        return None
     return (
         f"'{value}' is not a date: write YYYY-MM-DD, or YYYY-MM or YYYY when the source gives "
         "no day, e.g. 2016-11"
@@ -372,11 +375,6 @@ def check_claims(facts: Facts) -> Iterator[Problem]:
             if row.one("view_of") and basis != "reported-view":
                 message = f"view_of names whose view this is, but basis is '{basis}'"
                 yield row.problem("basis", message + ": set basis to reported-view")
-
-
-def start(value: str) -> str:
-    """The first day a partial date covers."""
-    return value + "-01-01"[len(value) - 4 :] if len(value) < 10 else value
 
 
 def check_spans(facts: Facts) -> Iterator[Problem]:

@@ -72,6 +72,11 @@ def resource_iri(ref: str) -> NamedNode:
     return agent_iri(ref)
 
 
+def shortened(text: str, limit: int = 80) -> str:
+    """A statement cut to a label's length, with an ellipsis when cut."""
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
 class Emitter:
     """Turns checked facts into triples, one method per table."""
 
@@ -322,12 +327,8 @@ class Emitter:
         yield Triple(claim, alli.claimStatement, fr(row.one("statement_fr")))
         yield Triple(claim, alli.claimStatement, en(row.one("statement_en")))
         yield from self.date(claim, row)
-        label = row.one("statement_en")
-        short = label if len(label) <= 80 else label[:79].rstrip() + "…"
-        yield Triple(claim, rdfs.label, en(short))
-        short_fr = row.one("statement_fr")
-        short_fr = short_fr if len(short_fr) <= 80 else short_fr[:79].rstrip() + "…"
-        yield Triple(claim, rdfs.label, fr(short_fr))
+        yield Triple(claim, rdfs.label, en(shortened(row.one("statement_en"))))
+        yield Triple(claim, rdfs.label, fr(shortened(row.one("statement_fr"))))
 
     def perimeters(self, row: Row) -> Iterator[Triple]:
         territory = row.one("territory")

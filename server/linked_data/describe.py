@@ -18,7 +18,7 @@ from typing import Any, Protocol
 from pyoxigraph import BlankNode, Literal, NamedNode, Quad, Store
 
 from alliance.namespaces import DCTERMS, FOAF, GEO, IGEO, PROV, RDFS, SH, SKOS, alli, igeo
-from alliance.queries import named_queries
+from alliance.queries import QUERIES_DIR, read_query
 
 Term = NamedNode | BlankNode | Literal
 
@@ -419,7 +419,7 @@ class Cited:
 
 def cited_sources(source: Queryable, agreement: NamedNode) -> list[Cited]:
     """The documents behind what is said of an agreement (the `agreement-sources` query)."""
-    query = named_queries()["agreement-sources"]
+    query = read_query(QUERIES_DIR / "agreement-sources.rq")
     rows = source.query(query.sparql(), substitutions={"agreement": agreement})
     by_source: dict[str, dict[str, Any]] = {}
     for row in rows:
@@ -458,7 +458,7 @@ def agreements_of(source: Queryable, territory: NamedNode) -> list[TakesPart]:
     """Today's agreements of a territory, directly or through membership.
 
     The `territory-agreements` named query, so that the page and the API agree."""
-    query = named_queries()["territory-agreements"]
+    query = read_query(QUERIES_DIR / "territory-agreements.rq")
     rows = source.query(query.sparql(), substitutions={"territory": territory})
     found = {
         (row["agreement"].value, row["date"].value if row["date"] else None): TakesPart(

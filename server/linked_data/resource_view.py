@@ -272,19 +272,14 @@ def build_page(
         shown = sorted((display.term(m) for m in items), key=lambda s: s.text.casefold())
         sections.append(Section(section_id, title, shown, total))
 
-    if history:
-        shown_history = [_in_time(display, t) for t in history]
-        sections.append(Section("in-time", "In time", shown_history, len(shown_history)))
-
-    if steps:
-        shown_steps = [_step(display, s) for s in steps]
-        sections.append(Section("timeline", "Timeline", shown_steps, len(shown_steps)))
-    if cited:
-        shown_cited = [_cited(display, c) for c in cited]
-        sections.append(Section("sources", "Sources", shown_cited, len(shown_cited)))
-    if takes_part:
-        shown_parts = [_takes_part(display, p) for p in takes_part]
-        sections.append(Section("agreements", "Agreements", shown_parts, len(shown_parts)))
+    for section_id, title, shown_items in (
+        ("in-time", "In time", [_in_time(display, t) for t in history]),
+        ("timeline", "Timeline", [_step(display, s) for s in steps]),
+        ("sources", "Sources", [_cited(display, c) for c in cited]),
+        ("agreements", "Agreements", [_takes_part(display, p) for p in takes_part]),
+    ):
+        if shown_items:
+            sections.append(Section(section_id, title, shown_items, len(shown_items)))
 
     wkt = describe.point(found, source, iri)
     position = parse_point(wkt) if wkt else None
@@ -368,10 +363,7 @@ def _types(found: list[Statement]) -> set[str]:
 
 
 def _can_take_part(found: list[Statement]) -> bool:
-    return bool(_types(found) & PARTY_TYPES) or any(
-        t.startswith(f"{ALLI}") and t.endswith(("Metropole", "Communaute", "CommunauteUrbaine"))
-        for t in _types(found)
-    )
+    return bool(_types(found) & PARTY_TYPES)  # every EPCI is also typed alli:EPCI
 
 
 def _is_agreement(found: list[Statement]) -> bool:

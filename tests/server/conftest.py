@@ -1,5 +1,6 @@
 """Two real servers for the session (the bundled store read-only, and an empty writable one),
-and headless Chromium for the browser tests."""
+headless Chromium for the browser tests, and the bundled store's app with a test client for
+modules that need no settings of their own (a module may define its own `app`)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,25 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from alliance.server.app import create_app
+from alliance.server.settings import Settings
 
 live = sys.modules["alliance_tests_live"]  # loaded by tests/conftest.py
 chromium = sys.modules["alliance_tests_chromium"]
+
+
+@pytest.fixture(scope="module")
+def app(bundled_store_dir: Path) -> Flask:
+    """The web app on the bundled store, as `alliance serve` creates it."""
+    return create_app(Settings(store=str(bundled_store_dir)))
+
+
+@pytest.fixture()
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
 
 
 @pytest.fixture(scope="session")

@@ -4,24 +4,8 @@ from __future__ import annotations
 
 import html
 import re
-from pathlib import Path
 
-import pytest
-from flask import Flask
 from flask.testing import FlaskClient
-
-from alliance.server.app import create_app
-from alliance.server.settings import Settings
-
-
-@pytest.fixture(scope="module")
-def app(bundled_store_dir: Path) -> Flask:
-    return create_app(Settings(store=str(bundled_store_dir)))
-
-
-@pytest.fixture()
-def client(app: Flask) -> FlaskClient:
-    return app.test_client()
 
 
 def section(client: FlaskClient, path: str, name: str) -> str:

@@ -4,28 +4,13 @@ from __future__ import annotations
 
 import html
 import re
-from pathlib import Path
 
-import pytest
 import rdflib
-from flask import Flask
 from flask.testing import FlaskClient
 
 from alliance.namespaces import ID
-from alliance.server.app import create_app
-from alliance.server.settings import Settings
 
 DCTERMS = rdflib.Namespace("http://purl.org/dc/terms/")
-
-
-@pytest.fixture(scope="module")
-def app(bundled_store_dir: Path) -> Flask:
-    return create_app(Settings(store=str(bundled_store_dir)))
-
-
-@pytest.fixture()
-def client(app: Flask) -> FlaskClient:
-    return app.test_client()
 
 
 def in_time(client: FlaskClient, path: str) -> str:

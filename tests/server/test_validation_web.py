@@ -56,16 +56,6 @@ SYNTAXES = {
 }
 
 
-@pytest.fixture(scope="module")
-def app(bundled_store_dir: Path) -> Flask:
-    return create_app(Settings(store=str(bundled_store_dir)))
-
-
-@pytest.fixture()
-def client(app: Flask) -> FlaskClient:
-    return app.test_client()
-
-
 def post(client: FlaskClient, data: str | bytes, media_type: str, accept: str, **params: str):
     query = "&".join(f"{k}={v}" for k, v in params.items())
     return client.post(
